@@ -1,0 +1,236 @@
+package authcube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"crypto/rand"
+
+	"github.com/authcube/authcube/internal/canon"
+	"github.com/authcube/authcube/internal/dirlock"
+	"github.com/authcube/authcube/store"
+	"github.com/authcube/authcube/store/sqlite"
+)
+
+// Defaults for the zero fields of [Config].
+const (
+	DefaultAppID          = 1
+	DefaultSessionIdleTTL = 2 * time.Hour
+	DefaultSessionMaxAge  = 30 * 24 * time.Hour
+	DefaultPasswordMinLen = 8
+)
+
+// Config configures an [Engine]. It is passed by value to [Open] and copied; nothing in it may
+// change afterwards. Every zero field takes the default its comment names.
+type Config struct {
+	// Dir holds the engine's state: Dir/authcube.db (SQLite, WAL) and Dir/LOCK. It is created
+	// (mode 0700) when missing. Required unless Store is given.
+	Dir string
+	// AppID is reported in sessions; 0 means 1.
+	AppID int64
+	// SessionIdleTTL is the sliding expiry after a session's last request; 0 means 2h.
+	SessionIdleTTL time.Duration
+	// SessionMaxAge is a session's absolute lifetime, counted from sign-in for user sessions and
+	// from creation for application sessions; 0 means 30 days.
+	SessionMaxAge time.Duration
+	// PasswordMinLen is the shortest local password, in code points; 0 means 8. At most 128.
+	PasswordMinLen int
+	// Hashing sets the argon2id parameters; the zero value means DefaultHashParams. Weaker values
+	// are allowed (tests want cheap hashing) and logged as a warning at Open.
+	Hashing HashParams
+	// HashConcurrency is how many argon2id computations may run at once; 0 means
+	// runtime.GOMAXPROCS(0). Each takes Hashing.MemoryKiB of memory while it runs.
+	HashConcurrency int
+	// OnEvent, when set, receives every [Event] after its change has committed, on the goroutine
+	// of the call that caused it, with no engine lock held. It must not block for long.
+	OnEvent func(Event)
+	// Store replaces the default SQLite store in Dir. A custom store gets no directory lock.
+	Store store.Store
+	// Now is the clock; nil means time.Now. The engine uses Now().UTC() truncated to milliseconds.
+	Now func() time.Time
+	// Rand is the source of tokens, ids and salts; nil means crypto/rand.Reader. Tests inject a
+	// seeded reader to get the same tokens run after run. Reads are serialised by the engine.
+	Rand io.Reader
+	// Logger receives the engine's log records, never with secrets; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Engine is an open authcube engine. It is safe for concurrent use by many goroutines.
+type Engine struct {
+	cfg    Config
+	store  store.Store
+	lock   *dirlock.Lock
+	log    *slog.Logger
+	hasher *hasher
+
+	randMu sync.Mutex
+
+	mu     sync.Mutex
+	closed bool
+	calls  sync.WaitGroup
+}
+
+// Open opens (creating when missing) an engine whose state lives in cfg.Dir. It takes an
+// exclusive lock on cfg.Dir/LOCK: a second Open of the directory, in this or another process,
+// fails with ErrLocked. A database written by a newer authcube is refused. ctx bounds the opening
+// only.
+func Open(ctx context.Context, cfg Config) (*Engine, error) {
+	const op = "open"
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: cfg, log: cfg.Logger, store: cfg.Store}
+	e.hasher = newHasher(cfg.Hashing, cfg.HashConcurrency, e.readRand)
+	if cfg.Hashing.weakerThan(DefaultHashParams) {
+		e.log.Warn("authcube: password hashing is weaker than the defaults; use this only in tests",
+			"memory_kib", cfg.Hashing.MemoryKiB, "iterations", cfg.Hashing.Iterations)
+	}
+	if e.store == nil {
+		if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+			return nil, internal(op, err)
+		}
+		lock, err := dirlock.Acquire(filepath.Join(cfg.Dir, "LOCK"))
+		if errors.Is(err, dirlock.ErrLocked) {
+			return nil, &Error{Code: CodeLocked, Op: op, Message: "directory is in use by another engine", Err: err}
+		}
+		if err != nil {
+			return nil, internal(op, err)
+		}
+		st, err := sqlite.Open(ctx, filepath.Join(cfg.Dir, "authcube.db"), sqlite.Options{})
+		if err != nil {
+			lock.Release()
+			if errors.Is(err, sqlite.ErrSchemaTooNew) {
+				return nil, &Error{Code: CodeInternal, Op: op, Message: "the data directory was written by a newer authcube", Err: err}
+			}
+			return nil, internal(op, err)
+		}
+		e.lock, e.store = lock, st
+	}
+	return e, nil
+}
+
+// setDefaults fills the zero fields and refuses impossible values.
+func (c *Config) setDefaults() error {
+	const op = "open"
+	switch {
+	case c.Dir == "" && c.Store == nil:
+		return invalid(op, "Dir", "is required")
+	case c.SessionIdleTTL < 0, c.SessionMaxAge < 0:
+		return invalid(op, "SessionIdleTTL", "must not be negative")
+	case c.PasswordMinLen < 0 || c.PasswordMinLen > canon.MaxPasswordLen:
+		return invalid(op, "PasswordMinLen", fmt.Sprintf("must be 0 to %d", canon.MaxPasswordLen))
+	case c.HashConcurrency < 0:
+		return invalid(op, "HashConcurrency", "must not be negative")
+	}
+	if c.AppID == 0 {
+		c.AppID = DefaultAppID
+	}
+	if c.SessionIdleTTL == 0 {
+		c.SessionIdleTTL = DefaultSessionIdleTTL
+	}
+	if c.SessionMaxAge == 0 {
+		c.SessionMaxAge = DefaultSessionMaxAge
+	}
+	if c.PasswordMinLen == 0 {
+		c.PasswordMinLen = DefaultPasswordMinLen
+	}
+	if c.Hashing == (HashParams{}) {
+		c.Hashing = DefaultHashParams
+	}
+	if c.Hashing.Iterations == 0 || c.Hashing.Parallelism == 0 || c.Hashing.MemoryKiB < 8*uint32(c.Hashing.Parallelism) ||
+		c.Hashing.MemoryKiB > maxMemoryKiB || c.Hashing.Iterations > maxIterations || c.Hashing.Parallelism > maxParallelism {
+		return invalid(op, "Hashing", "argon2id parameters out of range")
+	}
+	if c.HashConcurrency == 0 {
+		c.HashConcurrency = runtime.GOMAXPROCS(0)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Reader
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// Close waits for calls in flight, stops background work and releases the directory. It is
+// idempotent; calls after it return ErrClosed.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.mu.Unlock()
+	e.calls.Wait()
+	err := e.store.Close()
+	if e.lock != nil {
+		err = errors.Join(err, e.lock.Release())
+	}
+	if err != nil {
+		return internal("close", err)
+	}
+	return nil
+}
+
+// begin registers a call in flight; it fails with ErrClosed once Close has started. Every
+// exported method calls it first and defers e.calls.Done().
+func (e *Engine) begin(op string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return errorFor(ErrClosed, op, "")
+	}
+	e.calls.Add(1)
+	return nil
+}
+
+// now is the engine's clock: UTC, truncated to the millisecond the store keeps.
+func (e *Engine) now() time.Time { return e.cfg.Now().UTC().Truncate(time.Millisecond) }
+
+// readRand fills b from Config.Rand. Reads are serialised: a seeded test reader need not be safe
+// for concurrent use.
+func (e *Engine) readRand(b []byte) error {
+	e.randMu.Lock()
+	defer e.randMu.Unlock()
+	_, err := io.ReadFull(e.cfg.Rand, b)
+	return err
+}
+
+// storeErr maps a store error to the public one: not found and conflicts keep their meaning,
+// anything else is internal (and denies: S29).
+func storeErr(op string, err error) error {
+	var ce *store.ConflictError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return errorFor(ErrNotFound, op, "")
+	case errors.As(err, &ce):
+		return errorFor(ErrConflict, op, ce.Field)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &Error{Code: CodeInternal, Op: op, Message: "request cancelled", Err: err}
+	}
+	return internal(op, err)
+}
+
+// invalidFrom maps a validation error of internal/canon to ErrInvalid.
+func invalidFrom(op string, err error) error {
+	var ce *canon.Error
+	if errors.As(err, &ce) {
+		return invalid(op, ce.Field, ce.Reason)
+	}
+	return internal(op, err)
+}

@@ -1,0 +1,101 @@
+package authcube
+
+import (
+	"errors"
+	"time"
+)
+
+// Code is the machine-readable kind of an [Error]. Codes are stable strings; match them with
+// errors.Is against the sentinels (ErrUnauthorized, ...) rather than comparing messages.
+type Code string
+
+// The codes of [Error].
+const (
+	CodeUnauthorized       Code = "unauthorized"
+	CodeInvalidCredentials Code = "invalid_credentials"
+	CodeForbidden          Code = "forbidden"
+	CodeNotFound           Code = "not_found"
+	CodeConflict           Code = "conflict"
+	CodeInvalid            Code = "invalid"
+	CodeThrottled          Code = "throttled"
+	CodeLocked             Code = "locked"
+	CodeClosed             Code = "closed"
+	CodeInternal           Code = "internal"
+)
+
+// Error is the concrete type of every error the engine returns. Match it with errors.Is against
+// the sentinels below, or with errors.As for Field, Message and RetryAfter.
+type Error struct {
+	Code       Code
+	Op         string        // the operation that failed: "sign up", "sign in", ...
+	Field      string        // REST field name: "login", "email", "password", "old_password", "tag_list", ...
+	Message    string        // safe to show an end user
+	RetryAfter time.Duration // with CodeThrottled: when to try again
+	Err        error         // the cause, for logs; never shown to end users
+}
+
+// Error returns "authcube: OP: FIELD: MESSAGE", leaving out the parts that are empty.
+func (e *Error) Error() string {
+	s := "authcube: "
+	if e.Op != "" {
+		s += e.Op + ": "
+	}
+	if e.Field != "" {
+		s += e.Field + ": "
+	}
+	return s + e.Message
+}
+
+// Is reports whether target is an *Error with the same Code, so that
+// errors.Is(err, ErrConflict) holds for every conflict, whatever its field.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// The sentinels, one per [Code] that callers act on.
+var (
+	// ErrUnauthorized: the token is missing, malformed, unknown, destroyed or expired.
+	ErrUnauthorized error = &Error{Code: CodeUnauthorized, Message: "session does not exist or has expired"}
+	// ErrInvalidCredentials: a sign-in failed, for any reason (one error, one message), or an
+	// OldPassword was wrong (Field "old_password").
+	ErrInvalidCredentials error = &Error{Code: CodeInvalidCredentials, Message: "invalid login or password"}
+	// ErrForbidden: an application session tried a user write, or a user touched what is not theirs.
+	ErrForbidden error = &Error{Code: CodeForbidden, Message: "not allowed"}
+	// ErrNotFound: a unique look-up, a file or a session id found nothing.
+	ErrNotFound error = &Error{Code: CodeNotFound, Message: "not found"}
+	// ErrConflict: a login or email is already taken; Field says which.
+	ErrConflict error = &Error{Code: CodeConflict, Message: "already taken"}
+	// ErrInvalid: bad input; Field and Message say which and why.
+	ErrInvalid error = &Error{Code: CodeInvalid, Message: "invalid input"}
+	// ErrThrottled: too many failures; RetryAfter says when to try again.
+	ErrThrottled error = &Error{Code: CodeThrottled, Message: "too many attempts, try again later"}
+	// ErrLocked: the directory is in use by another engine, in this process or another.
+	ErrLocked error = &Error{Code: CodeLocked, Message: "directory is in use by another engine"}
+	// ErrClosed: the engine is closed.
+	ErrClosed error = &Error{Code: CodeClosed, Message: "engine is closed"}
+)
+
+// errorFor copies the sentinel of code with the operation and field filled in.
+func errorFor(sentinel error, op, field string) *Error {
+	e := *sentinel.(*Error)
+	e.Op, e.Field = op, field
+	return &e
+}
+
+// invalid is an ErrInvalid for field with a reason.
+func invalid(op, field, reason string) error {
+	return &Error{Code: CodeInvalid, Op: op, Field: field, Message: reason}
+}
+
+// internal wraps an unexpected cause: callers see a generic message, logs see the cause.
+func internal(op string, err error) error {
+	var ae *Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	return &Error{Code: CodeInternal, Op: op, Message: "internal error", Err: err}
+}

@@ -1,0 +1,106 @@
+package authcube
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+)
+
+// Event reports something that happened to a session or a user. Events are delivered to
+// Config.OnEvent after the change has committed, on the goroutine of the call that caused it,
+// with no engine lock held. Events never carry passwords or tokens.
+type Event struct {
+	Kind      EventKind
+	SessionID string
+	UserID    int64
+	Login     string // the login or email tried, on SignInFailed and SignInThrottled
+	Provider  string // "password", "firebase_phone", a custom provider name, ...
+	At        time.Time
+	Err       error // on failures
+}
+
+// EventKind says what an [Event] reports.
+type EventKind int
+
+// The kinds of [Event]. SessionRenewed and SessionRenewFailed come from a Client; the engine
+// emits SessionExpired the first time an expired token is used.
+const (
+	SessionCreated EventKind = iota + 1
+	SignedIn
+	SignedOut
+	SessionRenewed
+	SessionRenewFailed
+	SessionExpired
+	SessionDestroyed
+	SessionRevoked
+	SignInFailed
+	SignInThrottled
+	UserCreated
+	UserUpdated
+	UserDeleted
+	PasswordChanged
+	PasswordResetRequested
+	PasswordReset
+)
+
+var eventNames = [...]string{
+	SessionCreated: "SessionCreated", SignedIn: "SignedIn", SignedOut: "SignedOut",
+	SessionRenewed: "SessionRenewed", SessionRenewFailed: "SessionRenewFailed",
+	SessionExpired: "SessionExpired", SessionDestroyed: "SessionDestroyed",
+	SessionRevoked: "SessionRevoked", SignInFailed: "SignInFailed", SignInThrottled: "SignInThrottled",
+	UserCreated: "UserCreated", UserUpdated: "UserUpdated", UserDeleted: "UserDeleted",
+	PasswordChanged: "PasswordChanged", PasswordResetRequested: "PasswordResetRequested",
+	PasswordReset: "PasswordReset",
+}
+
+// String returns the kind's Go name, such as "SignedIn".
+func (k EventKind) String() string {
+	if k > 0 && int(k) < len(eventNames) {
+		return eventNames[k]
+	}
+	return "EventKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// emit delivers ev to Config.OnEvent and logs it (S28). It is called after commit.
+func (e *Engine) emit(ev Event) {
+	if ev.At.IsZero() {
+		ev.At = e.now()
+	}
+	level := slog.LevelDebug
+	if securityEvents[ev.Kind] {
+		level = slog.LevelInfo
+	}
+	if e.log.Enabled(context.Background(), level) {
+		e.logEvent(level, ev)
+	}
+	if e.cfg.OnEvent != nil {
+		e.cfg.OnEvent(ev)
+	}
+}
+
+// securityEvents are logged at Info (S28); the rest, frequent and routine, at Debug.
+var securityEvents = map[EventKind]bool{
+	SignedIn: true, SignInFailed: true, SignInThrottled: true, SessionRevoked: true,
+	UserDeleted: true, PasswordChanged: true, PasswordResetRequested: true, PasswordReset: true,
+}
+
+func (e *Engine) logEvent(level slog.Level, ev Event) {
+	attrs := []any{"event", ev.Kind.String()}
+	if ev.SessionID != "" {
+		attrs = append(attrs, "session_id", ev.SessionID)
+	}
+	if ev.UserID != 0 {
+		attrs = append(attrs, "user_id", ev.UserID)
+	}
+	if ev.Login != "" {
+		attrs = append(attrs, "login", ev.Login)
+	}
+	if ev.Provider != "" {
+		attrs = append(attrs, "provider", ev.Provider)
+	}
+	if ev.Err != nil {
+		attrs = append(attrs, "err", ev.Err)
+	}
+	e.log.Log(context.Background(), level, "authcube event", attrs...)
+}

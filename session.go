@@ -1,0 +1,394 @@
+package authcube
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/authcube/authcube/internal/canon"
+	"github.com/authcube/authcube/store"
+)
+
+// Session describes a session. An application session (UserID 0) may read; a user session may
+// also write its own user's data.
+type Session struct {
+	ID         string // stable, not secret (a UUID)
+	Token      string `json:"-"` // the bearer token; empty in Sessions()
+	AppID      int64
+	UserID     int64 // 0 for an application session
+	CreatedAt  time.Time
+	SignedInAt time.Time // zero for an application session
+	UpdatedAt  time.Time // the last request
+	ExpiresAt  time.Time // the session is dead when now >= ExpiresAt
+}
+
+// IsUser reports whether s acts for a user (is signed in).
+func (s Session) IsUser() bool { return s.UserID != 0 }
+
+// String describes s without its token.
+func (s Session) String() string {
+	return fmt.Sprintf("Session{ID: %s, UserID: %d, ExpiresAt: %s}", s.ID, s.UserID, s.ExpiresAt.Format(time.RFC3339))
+}
+
+// GoString is String: the token never prints, not even with %#v.
+func (s Session) GoString() string { return s.String() }
+
+// LogValue logs s without its token.
+func (s Session) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", s.ID), slog.Int64("user_id", s.UserID), slog.Time("expires_at", s.ExpiresAt))
+}
+
+// Credentials say who signs in: Login or Email (not both) with Password, or Provider with Token.
+// A Provider is looked up in Config.Providers.
+type Credentials struct {
+	Login, Email, Password string
+	Provider, Token        string
+}
+
+// String describes c without its password or token.
+func (c Credentials) String() string {
+	return fmt.Sprintf("Credentials{Login: %q, Email: %q, Provider: %q, Password: %s, Token: %s}",
+		c.Login, c.Email, c.Provider, redacted(c.Password), redacted(c.Token))
+}
+
+// GoString is String: secrets never print, not even with %#v.
+func (c Credentials) GoString() string { return c.String() }
+
+// LogValue logs c without its password or token.
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("login", c.Login), slog.String("email", c.Email), slog.String("provider", c.Provider))
+}
+
+func redacted(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return "[REDACTED]"
+}
+
+const (
+	tokenBytes = 32
+	tokenLen   = 43 // base64url of 32 bytes, unpadded
+)
+
+var tokenEncoding = base64.RawURLEncoding.Strict()
+
+// newToken returns a fresh bearer token and the hash the store keeps.
+func (e *Engine) newToken() (string, [32]byte, error) {
+	var b [tokenBytes]byte
+	if err := e.readRand(b[:]); err != nil {
+		return "", [32]byte{}, err
+	}
+	return tokenEncoding.EncodeToString(b[:]), sha256.Sum256(b[:]), nil
+}
+
+// tokenHash checks a token's form (S12) and returns its hash. A malformed token is refused
+// before any store access.
+func tokenHash(token string) ([32]byte, bool) {
+	if len(token) != tokenLen {
+		return [32]byte{}, false
+	}
+	var b [tokenBytes]byte
+	n, err := tokenEncoding.Decode(b[:], []byte(token))
+	if err != nil || n != tokenBytes {
+		return [32]byte{}, false
+	}
+	return sha256.Sum256(b[:]), true
+}
+
+// newID returns a random (version 4) UUID drawn from Config.Rand.
+func (e *Engine) newID() (string, error) {
+	var b [16]byte
+	if err := e.readRand(b[:]); err != nil {
+		return "", err
+	}
+	u, err := uuid.NewRandomFromReader(bytes.NewReader(b[:]))
+	return u.String(), err
+}
+
+// expiresAt is when s dies: SessionIdleTTL after its last request, but never later than
+// SessionMaxAge after sign-in (user sessions) or creation (application sessions).
+func (e *Engine) expiresAt(s store.Session) time.Time {
+	start := s.CreatedAt
+	if s.UserID != 0 {
+		start = s.SignedInAt
+	}
+	idle := s.LastRequestAt.Add(e.cfg.SessionIdleTTL)
+	if abs := start.Add(e.cfg.SessionMaxAge); abs.Before(idle) {
+		return abs
+	}
+	return idle
+}
+
+func (e *Engine) publicSession(s store.Session, token string) Session {
+	return Session{
+		ID: s.ID, Token: token, AppID: s.AppID, UserID: s.UserID,
+		CreatedAt: s.CreatedAt, SignedInAt: s.SignedInAt, UpdatedAt: s.LastRequestAt, ExpiresAt: e.expiresAt(s),
+	}
+}
+
+// authenticate finds the live session of token, without counting a request. A malformed,
+// unknown or expired token is ErrUnauthorized; the first use of an expired one removes it and
+// emits SessionExpired.
+func (e *Engine) authenticate(ctx context.Context, op, token string) (store.Session, error) {
+	hash, ok := tokenHash(token)
+	if !ok {
+		return store.Session{}, errorFor(ErrUnauthorized, op, "")
+	}
+	s, err := e.store.Session(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Session{}, errorFor(ErrUnauthorized, op, "")
+	}
+	if err != nil {
+		return store.Session{}, storeErr(op, err)
+	}
+	if !e.now().Before(e.expiresAt(s)) {
+		removed, err := e.store.ExpireSession(ctx, hash, s.LastRequestAt)
+		if err != nil {
+			return store.Session{}, storeErr(op, err)
+		}
+		if removed {
+			e.emit(Event{Kind: SessionExpired, SessionID: s.ID, UserID: s.UserID})
+		}
+		return store.Session{}, errorFor(ErrUnauthorized, op, "")
+	}
+	return s, nil
+}
+
+// request finds the live session of token and counts a request: its expiry slides.
+func (e *Engine) request(ctx context.Context, op, token string) (store.Session, error) {
+	s, err := e.authenticate(ctx, op, token)
+	if err != nil {
+		return s, err
+	}
+	now := e.now()
+	if err := e.store.TouchSession(ctx, s.TokenHash, now); err != nil {
+		if errors.Is(err, store.ErrNotFound) { // destroyed meanwhile
+			return store.Session{}, errorFor(ErrUnauthorized, op, "")
+		}
+		return store.Session{}, storeErr(op, err)
+	}
+	if now.After(s.LastRequestAt) {
+		s.LastRequestAt = now
+	}
+	return s, nil
+}
+
+// CreateSession creates an application session: it may read, sign up, sign in and ask for a
+// password reset.
+func (e *Engine) CreateSession(ctx context.Context) (Session, error) {
+	const op = "create session"
+	if err := e.begin(op); err != nil {
+		return Session{}, err
+	}
+	defer e.calls.Done()
+	s, token, err := e.createSession(ctx, op, 0, "")
+	if err != nil {
+		return Session{}, err
+	}
+	e.emit(Event{Kind: SessionCreated, SessionID: s.ID, At: s.CreatedAt})
+	return e.publicSession(s, token), nil
+}
+
+// createSession stores a new session, acting for userID when it is not 0.
+func (e *Engine) createSession(ctx context.Context, op string, userID int64, provider string) (store.Session, string, error) {
+	token, hash, err := e.newToken()
+	if err != nil {
+		return store.Session{}, "", internal(op, err)
+	}
+	id, err := e.newID()
+	if err != nil {
+		return store.Session{}, "", internal(op, err)
+	}
+	now := e.now()
+	s := store.Session{TokenHash: hash, ID: id, AppID: e.cfg.AppID, UserID: userID, Provider: provider, CreatedAt: now, LastRequestAt: now}
+	if userID != 0 {
+		s.SignedInAt = now
+	}
+	if err := e.store.CreateSession(ctx, s); err != nil {
+		if errors.Is(err, store.ErrNotFound) { // the user was deleted meanwhile
+			return store.Session{}, "", errorFor(ErrInvalidCredentials, op, "")
+		}
+		return store.Session{}, "", storeErr(op, err)
+	}
+	return s, token, nil
+}
+
+// CreateUserSession checks the credentials and creates a new session already signed in. Use it
+// instead of SignIn when tokens travel in cookies or URLs (S17): a fresh token after sign-in
+// prevents session fixation. A failed check is ErrInvalidCredentials.
+func (e *Engine) CreateUserSession(ctx context.Context, c Credentials) (Session, error) {
+	const op = "create user session"
+	if err := e.begin(op); err != nil {
+		return Session{}, err
+	}
+	defer e.calls.Done()
+	u, provider, err := e.checkCredentials(ctx, op, c)
+	if err != nil {
+		return Session{}, err
+	}
+	s, token, err := e.createSession(ctx, op, u.ID, provider)
+	if err != nil {
+		return Session{}, err
+	}
+	e.emit(Event{Kind: SessionCreated, SessionID: s.ID, UserID: u.ID, At: s.CreatedAt})
+	e.emit(Event{Kind: SignedIn, SessionID: s.ID, UserID: u.ID, Provider: provider, At: s.CreatedAt})
+	return e.publicSession(s, token), nil
+}
+
+// Session returns the details of the session of token, counting a request (its expiry slides).
+// A missing, unknown, destroyed or expired token is ErrUnauthorized.
+func (e *Engine) Session(ctx context.Context, token string) (Session, error) {
+	const op = "session"
+	if err := e.begin(op); err != nil {
+		return Session{}, err
+	}
+	defer e.calls.Done()
+	s, err := e.request(ctx, op, token)
+	if err != nil {
+		return Session{}, err
+	}
+	return e.publicSession(s, token), nil
+}
+
+// SignIn upgrades the session of token to a user session for the user the credentials name.
+// The token is kept, as ConnectyCube's SDKs require (S17); signing in on a user session switches
+// it to the new user. The token is checked first (ErrUnauthorized); then any failure of the
+// credentials is ErrInvalidCredentials, one error for unknown logins and wrong passwords alike.
+func (e *Engine) SignIn(ctx context.Context, token string, c Credentials) (User, error) {
+	const op = "sign in"
+	if err := e.begin(op); err != nil {
+		return User{}, err
+	}
+	defer e.calls.Done()
+	s, err := e.authenticate(ctx, op, token)
+	if err != nil {
+		return User{}, err
+	}
+	u, provider, err := e.checkCredentials(ctx, op, c)
+	if err != nil {
+		return User{}, err
+	}
+	now := e.now()
+	if err := e.store.SignInSession(ctx, s.TokenHash, u.ID, provider, now); err != nil {
+		if errors.Is(err, store.ErrNotFound) { // the session or the user went meanwhile
+			return User{}, errorFor(ErrUnauthorized, op, "")
+		}
+		return User{}, storeErr(op, err)
+	}
+	e.emit(Event{Kind: SignedIn, SessionID: s.ID, UserID: u.ID, Provider: provider, At: now})
+	u.LastRequestAt = now
+	return publicUser(u), nil
+}
+
+// SignOut downgrades the session of token to an application session, keeping the token. On an
+// application session it only counts a request.
+func (e *Engine) SignOut(ctx context.Context, token string) error {
+	const op = "sign out"
+	if err := e.begin(op); err != nil {
+		return err
+	}
+	defer e.calls.Done()
+	s, err := e.authenticate(ctx, op, token)
+	if err != nil {
+		return err
+	}
+	if s.UserID == 0 {
+		_, err := e.request(ctx, op, token)
+		return err
+	}
+	now := e.now()
+	if err := e.store.SignOutSession(ctx, s.TokenHash, now); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return errorFor(ErrUnauthorized, op, "")
+		}
+		return storeErr(op, err)
+	}
+	e.emit(Event{Kind: SignedOut, SessionID: s.ID, UserID: s.UserID, At: now})
+	return nil
+}
+
+// DestroySession ends the session of token: from its return on, the token is ErrUnauthorized,
+// also after a restart.
+func (e *Engine) DestroySession(ctx context.Context, token string) error {
+	const op = "destroy session"
+	if err := e.begin(op); err != nil {
+		return err
+	}
+	defer e.calls.Done()
+	s, err := e.authenticate(ctx, op, token)
+	if err != nil {
+		return err
+	}
+	if err := e.store.DeleteSession(ctx, s.TokenHash); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return errorFor(ErrUnauthorized, op, "")
+		}
+		return storeErr(op, err)
+	}
+	e.emit(Event{Kind: SessionDestroyed, SessionID: s.ID, UserID: s.UserID})
+	return nil
+}
+
+// checkCredentials finds the user the credentials name and checks the password (S8: one error
+// and one verify for every failure). It returns the user and the provider name for events.
+func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials) (store.User, string, error) {
+	const provider = "password"
+	switch {
+	case c.Provider != "" || c.Token != "":
+		return store.User{}, "", invalid(op, "provider", "no identity providers are configured")
+	case c.Login != "" && c.Email != "":
+		return store.User{}, "", invalid(op, "login", "give a login or an email, not both")
+	case c.Login == "" && c.Email == "":
+		return store.User{}, "", invalid(op, "login", "is required")
+	case c.Password == "":
+		return store.User{}, "", invalid(op, "password", "is required")
+	}
+	tried := c.Login + c.Email
+	fail := func(cause error) (store.User, string, error) {
+		err := errorFor(ErrInvalidCredentials, op, "")
+		e.emit(Event{Kind: SignInFailed, Login: tried, Provider: provider, Err: err})
+		if cause != nil {
+			return store.User{}, "", internal(op, cause)
+		}
+		return store.User{}, "", err
+	}
+	// No stored password can be longer than the rules allow: refuse without hashing (S1).
+	password, perr := canon.Password(c.Password, 1)
+	if perr != nil {
+		return fail(nil)
+	}
+	var u store.User
+	var err error
+	if c.Login != "" {
+		if _, key, cerr := canon.Login(c.Login); cerr == nil {
+			u, err = e.store.UserByLogin(ctx, key)
+		} else {
+			err = store.ErrNotFound
+		}
+	} else {
+		if _, key, cerr := canon.Email(c.Email); cerr == nil {
+			u, err = e.store.UserByEmail(ctx, key)
+		} else {
+			err = store.ErrNotFound
+		}
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fail(err) // fail closed (S29)
+	}
+	ok, _, verr := e.hasher.verify(ctx, u.PasswordHash, password) // "" runs the dummy verify
+	if verr != nil {
+		return fail(verr)
+	}
+	if !ok {
+		return fail(nil)
+	}
+	return u, provider, nil
+}

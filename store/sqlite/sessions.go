@@ -1,0 +1,123 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/authcube/authcube/store"
+)
+
+const sessionColumns = `token_hash, id, app_id, user_id, provider, created_at, signed_in_at, last_request_at`
+
+// CreateSession implements [store.Store].
+func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
+	return wrap("create session", s.w.do(ctx, func(tx *wtx) error {
+		_, err := tx.exec(`INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			se.TokenHash[:], se.ID, se.AppID, nullID(se.UserID), se.Provider,
+			ms(se.CreatedAt), ms(se.SignedInAt), ms(se.LastRequestAt))
+		return userMissing(err)
+	}))
+}
+
+// Session implements [store.Store].
+func (s *Store) Session(ctx context.Context, tokenHash [32]byte) (store.Session, error) {
+	row, err := s.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`, tokenHash[:])
+	if err != nil {
+		return store.Session{}, wrap("session", err)
+	}
+	se, err := scanSession(row)
+	return se, wrap("session", notFound(err))
+}
+
+func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
+	var (
+		se                     store.Session
+		hash                   []byte
+		userID                 sql.NullInt64
+		created, signedIn, req int64
+	)
+	if err := row.Scan(&hash, &se.ID, &se.AppID, &userID, &se.Provider, &created, &signedIn, &req); err != nil {
+		return store.Session{}, err
+	}
+	copy(se.TokenHash[:], hash)
+	se.UserID = userID.Int64
+	se.CreatedAt, se.SignedInAt, se.LastRequestAt = fromMS(created), fromMS(signedIn), fromMS(req)
+	return se, nil
+}
+
+// TouchSession implements [store.Store].
+func (s *Store) TouchSession(ctx context.Context, tokenHash [32]byte, at time.Time) error {
+	return wrap("touch session", s.w.do(ctx, func(tx *wtx) error {
+		var userID sql.NullInt64
+		err := tx.queryRow(`UPDATE sessions SET last_request_at = max(last_request_at, ?)
+			WHERE token_hash = ? RETURNING user_id`, ms(at), tokenHash[:]).Scan(&userID)
+		if err != nil {
+			return notFound(err)
+		}
+		if userID.Valid {
+			_, err = tx.exec(`UPDATE users SET last_request_at = max(last_request_at, ?) WHERE id = ?`, ms(at), userID.Int64)
+		}
+		return err
+	}))
+}
+
+// SignInSession implements [store.Store].
+func (s *Store) SignInSession(ctx context.Context, tokenHash [32]byte, userID int64, provider string, at time.Time) error {
+	return wrap("sign in session", s.w.do(ctx, func(tx *wtx) error {
+		err := affected(tx.exec(`UPDATE sessions SET user_id = ?, provider = ?, signed_in_at = ?,
+			last_request_at = max(last_request_at, ?) WHERE token_hash = ?`,
+			userID, provider, ms(at), ms(at), tokenHash[:]))
+		if err := userMissing(err); err != nil {
+			return err
+		}
+		_, err = tx.exec(`UPDATE users SET last_request_at = max(last_request_at, ?) WHERE id = ?`, ms(at), userID)
+		return err
+	}))
+}
+
+// SignOutSession implements [store.Store].
+func (s *Store) SignOutSession(ctx context.Context, tokenHash [32]byte, at time.Time) error {
+	return wrap("sign out session", s.w.do(ctx, func(tx *wtx) error {
+		return affected(tx.exec(`UPDATE sessions SET user_id = NULL, provider = '', signed_in_at = 0,
+			last_request_at = max(last_request_at, ?) WHERE token_hash = ?`, ms(at), tokenHash[:]))
+	}))
+}
+
+// DeleteSession implements [store.Store].
+func (s *Store) DeleteSession(ctx context.Context, tokenHash [32]byte) error {
+	return wrap("delete session", s.w.do(ctx, func(tx *wtx) error {
+		return affected(tx.exec(`DELETE FROM sessions WHERE token_hash = ?`, tokenHash[:]))
+	}))
+}
+
+// ExpireSession implements [store.Store].
+func (s *Store) ExpireSession(ctx context.Context, tokenHash [32]byte, lastRequest time.Time) (bool, error) {
+	err := s.w.do(ctx, func(tx *wtx) error {
+		return affected(tx.exec(`DELETE FROM sessions WHERE token_hash = ? AND last_request_at = ?`,
+			tokenHash[:], ms(lastRequest)))
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, wrap("expire session", err)
+}
+
+// nullID stores user id 0 (an application session) as NULL.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// userMissing maps a foreign key failure on sessions.user_id to store.ErrNotFound.
+func userMissing(err error) error {
+	if errCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+		return store.ErrNotFound
+	}
+	return err
+}

@@ -1,0 +1,205 @@
+// Package sqlite is authcube's default [store.Store]: pure-Go SQLite (modernc.org/sqlite) in WAL
+// mode with synchronous=FULL, one writer goroutine that commits queued operations in groups, and
+// a separate pool of read connections.
+//
+// Like the store package, this package is outside authcube's compatibility promise.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/authcube/authcube/store"
+)
+
+// Options tune a Store. The zero value is the default.
+type Options struct {
+	// ReadConns is the size of the read pool; 0 means 2 × GOMAXPROCS, at least 4.
+	ReadConns int
+	// MaxBatch is the most operations one group commit takes; 0 means 256.
+	MaxBatch int
+}
+
+// Store is the SQLite store. It is safe for concurrent use.
+type Store struct {
+	rdb   *sql.DB // read pool
+	wdb   *sql.DB // the single write connection, owned by the writer
+	w     *writer
+	stmts sync.Map // query text -> *sql.Stmt prepared on rdb
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating when missing) the database file at path, applies the embedded
+// migrations and starts the writer. A database whose schema is newer than this code is refused
+// with an error wrapping [ErrSchemaTooNew]. ctx bounds the opening only.
+func Open(ctx context.Context, path string, opt Options) (*Store, error) {
+	if opt.ReadConns <= 0 {
+		opt.ReadConns = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = 256
+	}
+	wdb, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, err
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxIdleTime(0)
+	wdb.SetConnMaxLifetime(0)
+	if err := migrate(ctx, wdb); err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	conn, err := wdb.Conn(ctx)
+	if err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	rdb, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		conn.Close()
+		wdb.Close()
+		return nil, err
+	}
+	rdb.SetMaxOpenConns(opt.ReadConns)
+	rdb.SetMaxIdleConns(opt.ReadConns)
+	rdb.SetConnMaxIdleTime(0)
+	rdb.SetConnMaxLifetime(0)
+	if err := rdb.PingContext(ctx); err != nil {
+		rdb.Close()
+		conn.Close()
+		wdb.Close()
+		return nil, err
+	}
+	s := &Store{rdb: rdb, wdb: wdb, w: newWriter(conn, opt.MaxBatch)}
+	return s, nil
+}
+
+// dsn builds the connection string. The pragmas go through the driver's validated DSN keys so
+// that every pooled connection gets them. synchronous=FULL: a revoked session or a used reset
+// token must not come back after a power cut.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL")
+	q.Set("_foreign_keys", "1")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_txlock", "immediate")
+	if readOnly {
+		q.Set("_query_only", "1")
+	}
+	for _, p := range platformPragmas {
+		q.Add("_pragma", p)
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// Close stops the writer after it has committed what is queued, and closes every connection.
+// It is idempotent.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.w.close()
+		s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
+	})
+	return s.closeErr
+}
+
+// DB returns the read pool, for tests and tools that inspect the database (integrity checks,
+// schema dumps). It must not be written to.
+func (s *Store) DB() *sql.DB { return s.rdb }
+
+// stmt returns the statement for q prepared once on the read pool.
+func (s *Store) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(q); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.rdb.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// queryRow runs a prepared single-row read.
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) (*sql.Row, error) {
+	st, err := s.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryRowContext(ctx, args...), nil
+}
+
+// errCode returns the extended SQLite result code of err, or 0.
+func errCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()
+	}
+	return 0
+}
+
+// isConstraint reports whether err is a constraint failure: the statement failed, the
+// transaction is intact.
+func isConstraint(err error) bool { return errCode(err)&0xff == sqlite3.SQLITE_CONSTRAINT }
+
+// notFound maps sql.ErrNoRows, which never leaves the store, to store.ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// ms converts a time to Unix milliseconds; the zero time is 0.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMS converts Unix milliseconds to a UTC time; 0 is the zero time.
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+// nullString stores "" as NULL, for the nullable unique columns.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func wrap(op string, err error) error {
+	if err == nil || errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	var ce *store.ConflictError
+	if errors.As(err, &ce) {
+		return err
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}

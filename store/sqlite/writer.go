@@ -1,0 +1,251 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/authcube/authcube/store"
+)
+
+// errClosed answers writes queued after Close.
+var errClosed = errors.New("sqlite: store closed")
+
+// The states of a queued operation. The writer takes an operation by moving it from queued to
+// taken; a caller whose ctx ends first moves it to abandoned and stops waiting. Once taken, an
+// operation runs and its caller waits for the commit, whatever its ctx says: cancelling a
+// statement would interrupt SQLite and roll back every operation of the shared transaction.
+const (
+	opQueued int32 = iota
+	opTaken
+	opAbandoned
+)
+
+// op is one logical write: a function of the transaction that is run inside its own SAVEPOINT.
+type op struct {
+	fn    func(tx *wtx) error
+	done  chan error
+	state atomic.Int32
+}
+
+// writer owns the single write connection. It takes an operation from the queue, drains what
+// else is queued (up to maxBatch), runs them in one transaction with a SAVEPOINT each, commits
+// once and then answers every caller: a caller returns only after its write is durable.
+type writer struct {
+	conn     *sql.Conn
+	ctx      context.Context // the writer's own; never a caller's
+	queue    chan *op
+	maxBatch int
+	stmts    map[string]*sql.Stmt // prepared on conn; used only by the writer goroutine
+
+	mu     sync.RWMutex // held for reading while sending, for writing while closing
+	closed bool
+	done   chan struct{}
+}
+
+func newWriter(conn *sql.Conn, maxBatch int) *writer {
+	w := &writer{
+		conn:     conn,
+		ctx:      context.Background(),
+		queue:    make(chan *op, maxBatch),
+		maxBatch: maxBatch,
+		stmts:    make(map[string]*sql.Stmt),
+		done:     make(chan struct{}),
+	}
+	go w.loop()
+	return w
+}
+
+// do queues fn and waits until it has committed (nil), failed on its own (its error), or ctx
+// ended before the writer took it (ctx.Err()).
+func (w *writer) do(ctx context.Context, fn func(tx *wtx) error) error {
+	o := &op{fn: fn, done: make(chan error, 1)}
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return errClosed
+	}
+	select {
+	case w.queue <- o:
+	case <-ctx.Done():
+		w.mu.RUnlock()
+		return ctx.Err()
+	}
+	w.mu.RUnlock()
+	select {
+	case err := <-o.done:
+		return err
+	case <-ctx.Done():
+		if o.state.CompareAndSwap(opQueued, opAbandoned) {
+			return ctx.Err()
+		}
+		return <-o.done
+	}
+}
+
+// close lets the writer commit what is queued, then stops it and closes the connection.
+func (w *writer) close() {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.queue)
+	}
+	w.mu.Unlock()
+	<-w.done
+	for _, st := range w.stmts {
+		st.Close()
+	}
+	w.conn.Close()
+}
+
+func (w *writer) loop() {
+	defer close(w.done)
+	batch := make([]*op, 0, w.maxBatch)
+	for o := range w.queue {
+		batch = append(batch[:0], o)
+	drain:
+		for len(batch) < w.maxBatch {
+			select {
+			case o, ok := <-w.queue:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, o)
+			default:
+				break drain
+			}
+		}
+		taken := batch[:0]
+		for _, o := range batch {
+			if o.state.CompareAndSwap(opQueued, opTaken) {
+				taken = append(taken, o)
+			}
+		}
+		w.run(taken)
+	}
+}
+
+// run commits batch in as few transactions as it takes. An operation's own failure (not found,
+// a constraint) rolls back to its savepoint and the batch goes on. Any other error (I/O, busy,
+// interrupt) may have ended the transaction: the batch is rolled back, the culprit fails, and the
+// others are retried in a fresh transaction.
+func (w *writer) run(batch []*op) {
+	for len(batch) > 0 {
+		errs, culprit, err := w.try(batch)
+		switch {
+		case err == nil:
+			for i, o := range batch {
+				o.done <- errs[i]
+			}
+			return
+		case culprit >= 0:
+			batch[culprit].done <- err
+			batch = append(batch[:culprit:culprit], batch[culprit+1:]...)
+		default: // BEGIN or COMMIT failed: nothing of the batch is known to be durable
+			for _, o := range batch {
+				o.done <- err
+			}
+			return
+		}
+	}
+}
+
+// try runs batch in one transaction. It returns each operation's own error, or the batch-ending
+// error with the index of the operation that caused it (-1 when BEGIN or COMMIT failed).
+func (w *writer) try(batch []*op) (errs []error, culprit int, err error) {
+	if _, err := w.exec("BEGIN IMMEDIATE"); err != nil {
+		return nil, -1, err
+	}
+	errs = make([]error, len(batch))
+	tx := &wtx{w: w}
+	for i, o := range batch {
+		if _, err := w.exec("SAVEPOINT op"); err != nil {
+			w.rollback()
+			return nil, i, err
+		}
+		if err := o.fn(tx); err != nil {
+			if !opOwnError(err) {
+				w.rollback()
+				return nil, i, err
+			}
+			errs[i] = err
+			if _, err := w.exec("ROLLBACK TO op"); err != nil {
+				w.rollback()
+				return nil, i, err
+			}
+		}
+		if _, err := w.exec("RELEASE op"); err != nil {
+			w.rollback()
+			return nil, i, err
+		}
+	}
+	if _, err := w.exec("COMMIT"); err != nil {
+		w.rollback()
+		return nil, -1, err
+	}
+	return errs, 0, nil
+}
+
+// opOwnError reports whether err is the operation's own outcome, leaving the transaction usable.
+func opOwnError(err error) bool {
+	var ce *store.ConflictError
+	return errors.Is(err, store.ErrNotFound) || errors.As(err, &ce) || isConstraint(err) ||
+		errors.Is(err, errRefused)
+}
+
+// errRefused wraps a precondition that an operation found false (a compare-and-swap that lost).
+var errRefused = errors.New("sqlite: precondition failed")
+
+func (w *writer) rollback() { w.conn.ExecContext(w.ctx, "ROLLBACK") } //nolint:errcheck // best effort: the transaction may already be gone
+
+// exec runs q on the write connection with a statement prepared once.
+func (w *writer) exec(q string, args ...any) (sql.Result, error) {
+	st, err := w.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(w.ctx, args...)
+}
+
+func (w *writer) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := w.conn.PrepareContext(w.ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	w.stmts[q] = st
+	return st, nil
+}
+
+// wtx is what an operation sees of the transaction: statements on the write connection.
+type wtx struct{ w *writer }
+
+func (t *wtx) exec(q string, args ...any) (sql.Result, error) { return t.w.exec(q, args...) }
+
+func (t *wtx) queryRow(q string, args ...any) *sql.Row {
+	st, err := t.w.stmt(q)
+	if err != nil {
+		// Surface the preparation error through Scan, as database/sql does.
+		return t.w.conn.QueryRowContext(t.w.ctx, q, args...)
+	}
+	return st.QueryRowContext(t.w.ctx, args...)
+}
+
+// affected returns store.ErrNotFound when res changed no row.
+func affected(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}

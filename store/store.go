@@ -1,0 +1,100 @@
+// Package store defines what authcube needs from its persistent storage: one method per logical
+// operation, each one transaction, with record types that carry what the public API must never
+// show (password hashes, token hashes).
+//
+// The interface is outside authcube's compatibility promise until a second backend exists: it may
+// change in any release. store/sqlite is the default implementation, and store/storetest is the
+// conformance suite every implementation must pass.
+//
+// Times are passed in by the caller (the store never reads a clock) and kept to the millisecond.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when the record an operation names does not exist. Look-ups that may
+// legitimately find nothing say so in their comment.
+var ErrNotFound = errors.New("store: not found")
+
+// ConflictError is returned when a write would break a uniqueness rule. Field names the column
+// that collided ("login", "email").
+type ConflictError struct {
+	Field string
+}
+
+func (e *ConflictError) Error() string { return "store: " + e.Field + " already taken" }
+
+// Session is a stored session. The token itself is never stored, only its SHA-256.
+type Session struct {
+	TokenHash     [32]byte
+	ID            string // UUID, not secret
+	AppID         int64
+	UserID        int64     // 0 for an application session
+	Provider      string    // how the user signed in ("password", ...); "" for an application session
+	CreatedAt     time.Time //
+	SignedInAt    time.Time // zero for an application session
+	LastRequestAt time.Time
+}
+
+// User is a stored user. LoginCanon and EmailCanon are the canonical forms that uniqueness and
+// look-ups use; they are "" when the user has no login or no email.
+type User struct {
+	ID            int64
+	Login         string
+	LoginCanon    string
+	Email         string
+	EmailCanon    string
+	PasswordHash  string // PHC string; "" when the user has no password
+	FullName      string
+	Phone         string
+	Website       string
+	ExternalID    string
+	Tags          []string
+	CustomData    string
+	AvatarUID     string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	LastRequestAt time.Time
+}
+
+// Store is authcube's persistent state. Implementations must be safe for concurrent use, and
+// every method must be durable when it returns nil (a revocation that returned must survive a
+// crash). Methods never return a driver's own error values for "not found" or "conflict": they
+// return ErrNotFound and *ConflictError.
+type Store interface {
+	// CreateSession inserts s. A token hash or id that exists already is an error.
+	CreateSession(ctx context.Context, s Session) error
+	// Session returns the session with the token hash, or ErrNotFound.
+	Session(ctx context.Context, tokenHash [32]byte) (Session, error)
+	// TouchSession records a request at `at`: the session's last request becomes the later of
+	// the stored one and `at` (never earlier), and so does its user's. ErrNotFound when the
+	// session does not exist.
+	TouchSession(ctx context.Context, tokenHash [32]byte, at time.Time) error
+	// SignInSession makes the session act for userID from `at` (signed in and last request at
+	// `at`). ErrNotFound when the session or the user does not exist.
+	SignInSession(ctx context.Context, tokenHash [32]byte, userID int64, provider string, at time.Time) error
+	// SignOutSession turns the session back into an application session, its last request at
+	// `at`. ErrNotFound when the session does not exist.
+	SignOutSession(ctx context.Context, tokenHash [32]byte, at time.Time) error
+	// DeleteSession removes the session. ErrNotFound when it does not exist.
+	DeleteSession(ctx context.Context, tokenHash [32]byte) error
+	// ExpireSession removes the session only if its last request is still lastRequest (so a
+	// request that slid it meanwhile wins). It reports whether a row was removed.
+	ExpireSession(ctx context.Context, tokenHash [32]byte, lastRequest time.Time) (bool, error)
+
+	// CreateUser inserts u (u.ID is ignored) with its tags and returns its new id, never one
+	// used before. A taken canonical login or email is a *ConflictError naming the field.
+	CreateUser(ctx context.Context, u User) (int64, error)
+	// User returns the user with the id, or ErrNotFound.
+	User(ctx context.Context, id int64) (User, error)
+	// UserByLogin returns the user whose canonical login is loginCanon, or ErrNotFound.
+	UserByLogin(ctx context.Context, loginCanon string) (User, error)
+	// UserByEmail returns the user whose canonical email is emailCanon, or ErrNotFound.
+	UserByEmail(ctx context.Context, emailCanon string) (User, error)
+
+	// Close releases the store. Calls after Close fail.
+	Close() error
+}
