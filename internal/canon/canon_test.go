@@ -133,6 +133,8 @@ func TestEmail(t *testing.T) {
 		{"decomposed local", "Jose\u0301@example.org", "Jos\u00e9@example.org", "jos\u00e9@example.org", ""},
 		{"idn domain", "user@bücher.example", "user@bücher.example", "user@xn--bcher-kva.example", ""},
 		{"idn domain upper", "user@BÜCHER.Example", "user@bücher.example", "user@xn--bcher-kva.example", ""},
+		{"dotted capital I in domain", "0@İ.A", "0@i\u0307.a", "0@xn--i-9bb.a", ""},
+		{"final sigma in domain", "a@ΑΣ.gr", "a@ασ.gr", "a@xn--mxa0b.gr", ""},
 		{"punycode domain", "user@XN--BCHER-KVA.example", "user@xn--bcher-kva.example", "user@xn--bcher-kva.example", ""},
 		{"fullwidth", "ａ@ｅｘａｍｐｌｅ．ｏｒｇ", "ａ@ｅｘａｍｐｌｅ．ｏｒｇ", "a@example.org", ""},
 		{"atext specials", "o'brien+tag!#$%&*/=?^_`{|}~-@example.org", "o'brien+tag!#$%&*/=?^_`{|}~-@example.org", "o'brien+tag!#$%&*/=?^_`{|}~-@example.org", ""},
@@ -317,4 +319,31 @@ func TestPassword(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, utf8.ValidString(got))
 	})
+}
+
+// TestConcurrent runs the validators from many goroutines so that -race
+// catches any shared state (cases.Caser is stateful, so each call owns one).
+func TestConcurrent(t *testing.T) {
+	inputs := []string{"BigBird", "ｂｉｇｂｉｒｄ", "Straße", "mıke", "e\u0301tude"}
+	done := make(chan struct{})
+	for g := range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 200 {
+				s := inputs[(g+i)%len(inputs)]
+				_, _, _ = Login(s)
+				_, _, _ = Email(s + "@Bücher.example")
+				_, _ = Tags([]string{s, "x"})
+				_, _ = Password(s+s, 8)
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	_, c1, err := Login("BigBird")
+	require.NoError(t, err)
+	_, c2, err := Login("ｂｉｇｂｉｒｄ")
+	require.NoError(t, err)
+	assert.Equal(t, c1, c2)
 }

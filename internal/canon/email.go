@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/language"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -52,7 +54,10 @@ const (
 // starting or ending with "-", and a top-level label that is not all digits.
 //
 // The display form is s in NFC with the domain lower-cased (a Unicode domain
-// stays Unicode). The canonical form is the local part case folded and NFKC
+// stays Unicode) by full Unicode lower-casing; when that would name another
+// domain under IDNA (a capital final sigma), the domain is shown as the
+// Unicode form of its ASCII form instead, so display and canonical always
+// name the same mailbox. The canonical form is the local part case folded and NFKC
 // (to a fixed point), "@", and the lower-case ASCII (punycode) domain:
 // "Mike@Example.ORG" and "mike@example.org" share it, "mıke@example.org"
 // (dotless i) does not, and Email(canonical) returns canonical as both forms.
@@ -83,7 +88,7 @@ func Email(s string) (display, canonical string, err error) {
 		return "", "", fail(field, reason)
 	}
 
-	display = local + "@" + strings.ToLower(domain)
+	display = local + "@" + displayDomain(domain, ascii)
 	canonical = canonLocal + "@" + ascii
 	if len(display) > maxEmailBytes || len(canonical) > maxEmailBytes {
 		return "", "", fail(field, emailLenReason)
@@ -205,6 +210,23 @@ func asciiDomain(domain string) (string, string) {
 		return "", domainReason
 	}
 	return ascii, ""
+}
+
+// displayDomain lower-cases domain for display, keeping it as typed
+// otherwise, and makes sure it still names the domain whose ASCII form is
+// ascii. Simple lower-casing can change the domain: strings.ToLower maps
+// U+0130 to "i", while IDNA maps it to "i" U+0307, another domain. So it
+// uses full Unicode lower-casing and, should IDNA still disagree, falls back
+// to the Unicode form of ascii.
+func displayDomain(domain, ascii string) string {
+	lower := norm.NFC.String(cases.Lower(language.Und).String(domain))
+	if a, err := idnaProfile.ToASCII(lower); err == nil && strings.ToLower(a) == ascii {
+		return lower
+	}
+	if u, err := idnaProfile.ToUnicode(ascii); err == nil {
+		return u
+	}
+	return ascii
 }
 
 // ldhLabel reports a DNS label of 1 to 63 of [a-z0-9-] that does not start or

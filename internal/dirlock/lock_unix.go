@@ -4,13 +4,15 @@ package dirlock
 
 import (
 	"errors"
+	"io"
 	"os"
 	"syscall"
 )
 
 func lock(f *os.File) error {
-	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-	if errors.Is(err, syscall.EWOULDBLOCK) {
+	lk := syscall.Flock_t{Type: syscall.F_WRLCK, Whence: io.SeekStart} // Start 0, Len 0: the whole file
+	err := syscall.FcntlFlock(f.Fd(), syscall.F_SETLK, &lk)
+	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EACCES) {
 		return ErrLocked
 	}
 	return err

@@ -65,33 +65,39 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	defer conn.Close()
-	var have int
-	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
-		return fmt.Errorf("sqlite: read schema version: %w", err)
-	}
-	if have > len(ms) {
-		return fmt.Errorf("%w (database %d, code %d)", ErrSchemaTooNew, have, len(ms))
-	}
-	for _, m := range ms[have:] {
-		if err := apply(ctx, conn, m); err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", m.name, err)
+	for {
+		applied, err := step(ctx, conn, ms)
+		if err != nil || !applied {
+			return err
 		}
 	}
-	return nil
 }
 
-func apply(ctx context.Context, conn *sql.Conn, m migration) error {
-	tx, err := conn.BeginTx(ctx, nil)
+// step applies the next pending migration, if any, reading the version inside the migration's
+// own write transaction so that two openers never apply the same one.
+func step(ctx context.Context, conn *sql.Conn, ms []migration) (applied bool, err error) {
+	tx, err := conn.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the DSN's _txlock
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	var have int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
+		return false, fmt.Errorf("sqlite: read schema version: %w", err)
+	}
+	if have > len(ms) {
+		return false, fmt.Errorf("%w (database %d, code %d)", ErrSchemaTooNew, have, len(ms))
+	}
+	if have == len(ms) {
+		return false, nil
+	}
+	m := ms[have]
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return err
+		return false, fmt.Errorf("sqlite: migration %s: %w", m.name, err)
 	}
 	// PRAGMA takes no parameters; the version is an integer we generated.
 	if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(m.version)); err != nil {
-		return err
+		return false, fmt.Errorf("sqlite: migration %s: %w", m.name, err)
 	}
-	return tx.Commit()
+	return true, tx.Commit()
 }

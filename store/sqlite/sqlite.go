@@ -98,9 +98,10 @@ func dsn(path string, readOnly bool) string {
 	q.Set("_synchronous", "FULL")
 	q.Set("_foreign_keys", "1")
 	q.Set("_busy_timeout", "10000")
-	q.Set("_txlock", "immediate")
 	if readOnly {
 		q.Set("_query_only", "1")
+	} else {
+		q.Set("_txlock", "immediate") // the writer's transactions take the write lock up front
 	}
 	for _, p := range platformPragmas {
 		q.Add("_pragma", p)

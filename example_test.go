@@ -1,0 +1,102 @@
+package authcube_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	"github.com/authcube/authcube"
+)
+
+// openExample opens an engine in a temporary directory with a fixed clock and a seeded random
+// source, so the example's output is the same on every run.
+func openExample() (*authcube.Engine, func()) {
+	dir, err := os.MkdirTemp("", "authcube-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	engine, err := authcube.Open(context.Background(), authcube.Config{
+		Dir:     dir,
+		Now:     func() time.Time { return time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC) },
+		Rand:    rand.NewChaCha8([32]byte{}),
+		Hashing: authcube.HashParams{MemoryKiB: 64, Iterations: 1, Parallelism: 1}, // cheap: examples only
+		Logger:  slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return engine, func() { engine.Close(); os.RemoveAll(dir) }
+}
+
+func ExampleEngine_SignUp() {
+	engine, done := openExample()
+	defer done()
+	ctx := context.Background()
+
+	app, err := engine.CreateSession(ctx) // an application session may sign users up
+	if err != nil {
+		log.Fatal(err)
+	}
+	user, err := engine.SignUp(ctx, app.Token, authcube.NewUser{
+		Login:    "marvin18",
+		Password: "supersecurepwd",
+		FullName: "Marvin Simon",
+		Phone:    "+44 (27) 123-314",
+		Tags:     []string{"iPhone", "apple"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(user.ID, user.Login, user.FullName, user.Phone, user.Tags)
+
+	// The same login in another spelling is taken.
+	_, err = engine.SignUp(ctx, app.Token, authcube.NewUser{Login: "Marvin18", Password: "supersecurepwd"})
+	fmt.Println(errors.Is(err, authcube.ErrConflict), err)
+
+	// Bad input names the field.
+	_, err = engine.SignUp(ctx, app.Token, authcube.NewUser{Login: "ann", Password: "password1234"})
+	fmt.Println(err)
+	// Output:
+	// 1 marvin18 Marvin Simon +4427123314 [iphone apple]
+	// true authcube: sign up: login: already taken
+	// authcube: sign up: password: is too common
+}
+
+func ExampleEngine_SignIn() {
+	engine, done := openExample()
+	defer done()
+	ctx := context.Background()
+
+	app, _ := engine.CreateSession(ctx)
+	if _, err := engine.SignUp(ctx, app.Token, authcube.NewUser{Login: "marvin18", Password: "supersecurepwd"}); err != nil {
+		log.Fatal(err)
+	}
+
+	// Sign in upgrades the application session: the same token now acts for the user.
+	user, err := engine.SignIn(ctx, app.Token, authcube.Credentials{Login: "marvin18", Password: "supersecurepwd"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	s, _ := engine.Session(ctx, app.Token)
+	fmt.Println("signed in:", user.Login, s.IsUser(), s.ID == app.ID)
+	fmt.Println("expires:", s.ExpiresAt.Format(time.RFC3339))
+
+	// A wrong password, like an unknown login, is ErrInvalidCredentials.
+	_, err = engine.SignIn(ctx, app.Token, authcube.Credentials{Login: "marvin18", Password: "not my password"})
+	fmt.Println(errors.Is(err, authcube.ErrInvalidCredentials), err)
+
+	// Sign out downgrades the session back to an application session.
+	_ = engine.SignOut(ctx, app.Token)
+	s, _ = engine.Session(ctx, app.Token)
+	fmt.Println("signed in after sign-out:", s.IsUser())
+	// Output:
+	// signed in: marvin18 true true
+	// expires: 2026-11-26T14:00:00Z
+	// true authcube: sign in: invalid login or password
+	// signed in after sign-out: false
+}
