@@ -2,6 +2,7 @@ package authcube
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -134,4 +135,212 @@ func (e *Engine) validateNewUser(op string, nu NewUser) (store.User, error) {
 		return u, invalidFrom(op, err)
 	}
 	return u, nil
+}
+
+// UserUpdate changes the fields that are not nil, all or nothing: UserUpdate{FullName:
+// new("Ann")}. new("") clears a field; new([]string(nil)) clears the tags. Login and Email may
+// not both end up empty. Changing Password needs OldPassword and ends the user's other sessions;
+// changing Email voids pending reset tokens.
+type UserUpdate struct {
+	Login, Email, FullName, Phone, Website, ExternalID, CustomData, AvatarUID *string
+	Tags                                                                      *[]string
+	Password                                                                  *string
+	OldPassword                                                               string
+}
+
+// String describes u without its passwords.
+func (u UserUpdate) String() string {
+	s := "UserUpdate{"
+	if u.Login != nil {
+		s += fmt.Sprintf("Login: %q, ", *u.Login)
+	}
+	if u.Email != nil {
+		s += fmt.Sprintf("Email: %q, ", *u.Email)
+	}
+	if u.Password != nil {
+		s += "Password: [REDACTED], "
+	}
+	return s + "OldPassword: " + redacted(u.OldPassword) + "}"
+}
+
+// GoString is String: passwords never print, not even with %#v.
+func (u UserUpdate) GoString() string { return u.String() }
+
+// LogValue logs u without its passwords.
+func (u UserUpdate) LogValue() slog.Value { return slog.StringValue(u.String()) }
+
+// UpdateUser changes the profile of the session's own user and returns it as updated. An
+// application session gets ErrForbidden. A taken login or email is ErrConflict; a wrong
+// OldPassword is ErrInvalidCredentials with Field "old_password" and counts as a failed
+// sign-in. A password change keeps the calling session and ends every other session of the user
+// in the same transaction.
+func (e *Engine) UpdateUser(ctx context.Context, token string, uu UserUpdate) (User, error) {
+	const op = "update user"
+	if err := e.begin(op); err != nil {
+		return User{}, err
+	}
+	defer e.calls.Done()
+	s, err := e.request(ctx, op, token)
+	if err != nil {
+		return User{}, err
+	}
+	if s.UserID == 0 {
+		return User{}, errorFor(ErrForbidden, op, "")
+	}
+	cur, err := e.store.User(ctx, s.UserID)
+	if err != nil {
+		return User{}, storeErr(op, err)
+	}
+	c, err := e.validateUpdate(op, uu, cur)
+	if err != nil {
+		return User{}, err
+	}
+	c.UserID, c.SessionHash = cur.ID, s.TokenHash
+	if uu.Password != nil {
+		if err := e.changePassword(ctx, op, &c, uu, cur); err != nil {
+			return User{}, err
+		}
+	}
+	c.UpdatedAt = e.now()
+	u, revoked, err := e.store.UpdateUser(ctx, c)
+	switch {
+	case errors.Is(err, store.ErrNotFound): // the session was ended meanwhile
+		return User{}, errorFor(ErrUnauthorized, op, "")
+	case errors.Is(err, store.ErrStale):
+		return User{}, &Error{Code: CodeConflict, Op: op, Field: "password", Message: "was changed meanwhile; try again"}
+	case err != nil:
+		return User{}, storeErr(op, err)
+	}
+	e.emit(Event{Kind: UserUpdated, SessionID: s.ID, UserID: u.ID, At: c.UpdatedAt})
+	if uu.Password != nil {
+		e.emit(Event{Kind: PasswordChanged, SessionID: s.ID, UserID: u.ID, At: c.UpdatedAt})
+	}
+	_ = revoked // the session cache drops these once it exists
+	return publicUser(u), nil
+}
+
+// validateUpdate checks every field set in uu and returns the change to store (without the
+// password, which changePassword adds).
+func (e *Engine) validateUpdate(op string, uu UserUpdate, cur store.User) (store.UserChange, error) {
+	var c store.UserChange
+	login, email := cur.LoginCanon, cur.EmailCanon
+	if uu.Login != nil {
+		display, key := "", ""
+		if *uu.Login != "" {
+			var err error
+			if display, key, err = canon.Login(*uu.Login); err != nil {
+				return c, invalidFrom(op, err)
+			}
+		}
+		c.Login, c.LoginCanon, login = &display, &key, key
+	}
+	if uu.Email != nil {
+		display, key := "", ""
+		if *uu.Email != "" {
+			var err error
+			if display, key, err = canon.Email(*uu.Email); err != nil {
+				return c, invalidFrom(op, err)
+			}
+		}
+		c.Email, c.EmailCanon, email = &display, &key, key
+	}
+	if login == "" && email == "" {
+		return c, invalid(op, "login", "login or email is required")
+	}
+	for _, f := range []struct {
+		in    *string
+		out   **string
+		check func(string) (string, error)
+	}{
+		{uu.FullName, &c.FullName, canon.FullName},
+		{uu.Phone, &c.Phone, canon.Phone},
+		{uu.Website, &c.Website, canon.Website},
+		{uu.ExternalID, &c.ExternalID, canon.ExternalID},
+		{uu.CustomData, &c.CustomData, canon.CustomData},
+	} {
+		if f.in == nil {
+			continue
+		}
+		v, err := f.check(*f.in)
+		if err != nil {
+			return c, invalidFrom(op, err)
+		}
+		*f.out = &v
+	}
+	if uu.Tags != nil {
+		tags, err := canon.Tags(*uu.Tags)
+		if err != nil {
+			return c, invalidFrom(op, err)
+		}
+		c.Tags = &tags
+	}
+	if uu.AvatarUID != nil {
+		if *uu.AvatarUID != "" {
+			// Files arrive with the files API; until then no file can be an avatar.
+			return c, invalid(op, "avatar", "no such file")
+		}
+		c.AvatarUID = uu.AvatarUID
+	}
+	return c, nil
+}
+
+// changePassword checks OldPassword (S7: a wrong one counts as a failed sign-in) and the new
+// password's rules (S1-S3), and adds the new hash to c as a compare-and-swap on the old one.
+func (e *Engine) changePassword(ctx context.Context, op string, c *store.UserChange, uu UserUpdate, cur store.User) error {
+	if uu.OldPassword == "" {
+		return invalid(op, "old_password", "is required to change the password")
+	}
+	login, email := cur.Login, cur.Email
+	if c.Login != nil {
+		login = *c.Login
+	}
+	if c.Email != nil {
+		email = *c.Email
+	}
+	password, err := e.checkNewPassword(op, "password", *uu.Password, login, email)
+	if err != nil {
+		return err
+	}
+	ok := false
+	if old, perr := canon.Password(uu.OldPassword, 1); perr == nil {
+		if ok, _, err = e.hasher.verify(ctx, cur.PasswordHash, old); err != nil {
+			return internal(op, err)
+		}
+	}
+	if !ok {
+		err := errorFor(ErrInvalidCredentials, op, "old_password")
+		e.emit(Event{Kind: SignInFailed, UserID: cur.ID, Login: cur.Login + cur.Email, Provider: "password", Err: err})
+		return err
+	}
+	hash, err := e.hasher.hash(ctx, password)
+	if err != nil {
+		return internal(op, err)
+	}
+	c.PasswordHash, c.OldPasswordHash = &hash, cur.PasswordHash
+	return nil
+}
+
+// DeleteUser deletes the session's own user, with its sessions and tags. As in ConnectyCube it
+// needs only the session, not the password. An application session gets ErrForbidden.
+func (e *Engine) DeleteUser(ctx context.Context, token string) error {
+	const op = "delete user"
+	if err := e.begin(op); err != nil {
+		return err
+	}
+	defer e.calls.Done()
+	s, err := e.request(ctx, op, token)
+	if err != nil {
+		return err
+	}
+	if s.UserID == 0 {
+		return errorFor(ErrForbidden, op, "")
+	}
+	if _, err := e.store.DeleteUser(ctx, s.TokenHash, s.UserID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return errorFor(ErrUnauthorized, op, "")
+		}
+		return storeErr(op, err)
+	}
+	e.emit(Event{Kind: UserDeleted, SessionID: s.ID, UserID: s.UserID})
+	return nil
 }

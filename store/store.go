@@ -19,6 +19,10 @@ import (
 // legitimately find nothing say so in their comment.
 var ErrNotFound = errors.New("store: not found")
 
+// ErrStale is returned when a compare-and-swap finds the record changed since it was read (a
+// concurrent password change, say).
+var ErrStale = errors.New("store: changed concurrently")
+
 // ConflictError is returned when a write would break a uniqueness rule. Field names the column
 // that collided ("login", "email").
 type ConflictError struct {
@@ -95,6 +99,100 @@ type Store interface {
 	// UserByEmail returns the user whose canonical email is emailCanon, or ErrNotFound.
 	UserByEmail(ctx context.Context, emailCanon string) (User, error)
 
+	// UpdateUser applies c to one user in one transaction, all or nothing, and returns the user as
+	// updated. It fails with ErrNotFound when the session c.SessionHash no longer acts for
+	// c.UserID (a write validated earlier must not commit after a revocation), with ErrStale when
+	// c.PasswordHash is set and the stored hash is no longer c.OldPasswordHash, and with a
+	// *ConflictError when a new login or email is taken. A password change deletes the user's
+	// other sessions in the same transaction and reports their token hashes.
+	UpdateUser(ctx context.Context, c UserChange) (User, [][32]byte, error)
+	// DeleteUser deletes the user that the session sessionHash acts for, with its sessions and
+	// tags, and reports the token hashes of the sessions deleted. ErrNotFound when the session no
+	// longer acts for userID.
+	DeleteUser(ctx context.Context, sessionHash [32]byte, userID int64) ([][32]byte, error)
+
+	// UserByPhone returns the oldest user with the phone (normal form), or ErrNotFound.
+	UserByPhone(ctx context.Context, phone string) (User, error)
+	// UserByExternalID returns the oldest user with the external id, or ErrNotFound.
+	UserByExternalID(ctx context.Context, externalID string) (User, error)
+	// QueryUsers returns the users q selects, in its order, and their total (see Query.Total).
+	// A query the store cannot build (a field or operator outside its allowlists) is an error.
+	QueryUsers(ctx context.Context, q Query) ([]User, int, error)
+
 	// Close releases the store. Calls after Close fail.
 	Close() error
+}
+
+// UserChange is what UpdateUser changes: the fields that are not nil. Login and LoginCanon (and
+// Email and EmailCanon) change together; "" clears them.
+type UserChange struct {
+	UserID      int64
+	SessionHash [32]byte // the session making the change; it must still act for UserID
+
+	Login, LoginCanon, Email, EmailCanon                        *string
+	FullName, Phone, Website, ExternalID, CustomData, AvatarUID *string
+	Tags                                                        *[]string
+	PasswordHash                                                *string
+	OldPasswordHash                                             string // with PasswordHash: the hash it replaces
+	UpdatedAt                                                   time.Time
+}
+
+// The fields a Query may filter and sort on: the REST names of authcube's user fields.
+const (
+	FieldID            = "id"
+	FieldLogin         = "login"
+	FieldEmail         = "email"
+	FieldFullName      = "full_name"
+	FieldPhone         = "phone"
+	FieldWebsite       = "website"
+	FieldExternalID    = "external_id"
+	FieldTags          = "user_tags"
+	FieldCreatedAt     = "created_at"
+	FieldUpdatedAt     = "updated_at"
+	FieldLastRequestAt = "last_request_at"
+)
+
+// The operators of a Cond.
+const (
+	OpEq         = "eq"
+	OpNe         = "ne"
+	OpLt         = "lt"
+	OpLte        = "lte"
+	OpGt         = "gt"
+	OpGte        = "gte"
+	OpIn         = "in"
+	OpNin        = "nin"
+	OpAll        = "all"
+	OpContains   = "ctn"
+	OpStartsWith = "start_with"
+)
+
+// Query selects users. The caller has validated and normalised it: values are int64 for id,
+// time.Time for the *_at fields, and strings in canonical form otherwise (canonical login and
+// email, phone normal form, folded tags). The store checks fields and operators against its own
+// allowlists again and never puts a value into SQL text.
+type Query struct {
+	Conds  []Cond // all must hold
+	Sort   string // a Field; "" means FieldID
+	Desc   bool
+	Limit  int  // at most this many users
+	Offset int  // skipped first
+	After  *Key // when set, only users strictly after this position in the sort order
+	// TotalCap > 0 asks for the total: exact from maintained counters for no condition or one
+	// tag, otherwise counted up to TotalCap.
+	TotalCap int
+}
+
+// Cond is one condition of a Query.
+type Cond struct {
+	Field  string
+	Op     string
+	Values []any
+}
+
+// Key is a position in a sort order: the sort field's value and the id that breaks ties.
+// Value is int64 for id and the *_at fields (Unix milliseconds), string otherwise.
+type Key struct {
+	Value any
+	ID    int64
 }

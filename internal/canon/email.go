@@ -53,14 +53,17 @@ const (
 // must have at least two labels of 1 to 63 characters of [a-z0-9-], none
 // starting or ending with "-", and a top-level label that is not all digits.
 //
-// The display form is s in NFC with the domain lower-cased (a Unicode domain
-// stays Unicode) by full Unicode lower-casing; when that would name another
-// domain under IDNA (a capital final sigma), the domain is shown as the
-// Unicode form of its ASCII form instead, so display and canonical always
-// name the same mailbox. The canonical form is the local part case folded and NFKC
-// (to a fixed point), "@", and the lower-case ASCII (punycode) domain:
-// "Mike@Example.ORG" and "mike@example.org" share it, "mıke@example.org"
-// (dotless i) does not, and Email(canonical) returns canonical as both forms.
+// The display form is s in NFC with the domain lower-cased by full Unicode
+// lower-casing (a Unicode domain stays Unicode, as typed). Should that name
+// another domain under IDNA (a capital final sigma does), the domain is shown
+// as the Unicode form of its ASCII form instead, so the display and canonical
+// forms always name the same mailbox.
+//
+// The canonical form is the local part case folded and NFKC (to a fixed
+// point), "@", and the lower-case ASCII (punycode) domain: "Mike@Example.ORG"
+// and "mike@example.org" share it, "mıke@example.org" (dotless i) does not,
+// and Email(canonical) returns canonical as both forms. Both forms are at
+// most 254 bytes.
 //
 // Any failure is an *Error with Field "email".
 func Email(s string) (display, canonical string, err error) {

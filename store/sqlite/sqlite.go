@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -31,10 +32,11 @@ type Options struct {
 
 // Store is the SQLite store. It is safe for concurrent use.
 type Store struct {
-	rdb   *sql.DB // read pool
-	wdb   *sql.DB // the single write connection, owned by the writer
-	w     *writer
-	stmts sync.Map // query text -> *sql.Stmt prepared on rdb
+	rdb    *sql.DB // read pool
+	wdb    *sql.DB // the single write connection, owned by the writer
+	w      *writer
+	stmts  sync.Map     // query text -> *sql.Stmt prepared on rdb
+	cached atomic.Int64 // entries in stmts
 
 	closeOnce sync.Once
 	closeErr  error
@@ -137,6 +139,7 @@ func (s *Store) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 		st.Close()
 		return prev.(*sql.Stmt), nil
 	}
+	s.cached.Add(1)
 	return st, nil
 }
 
@@ -195,7 +198,7 @@ func nullString(s string) any {
 }
 
 func wrap(op string, err error) error {
-	if err == nil || errors.Is(err, store.ErrNotFound) {
+	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrStale) {
 		return err
 	}
 	var ce *store.ConflictError

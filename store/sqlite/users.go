@@ -115,3 +115,144 @@ func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
 	u.CreatedAt, u.UpdatedAt, u.LastRequestAt = fromMS(created), fromMS(updated), fromMS(req)
 	return u, nil
 }
+
+// UserByPhone implements [store.Store].
+func (s *Store) UserByPhone(ctx context.Context, phone string) (store.User, error) {
+	return s.userWhere(ctx, "user by phone", `phone = ? AND phone <> '' ORDER BY id LIMIT 1`, phone)
+}
+
+// UserByExternalID implements [store.Store].
+func (s *Store) UserByExternalID(ctx context.Context, externalID string) (store.User, error) {
+	return s.userWhere(ctx, "user by external id", `external_id = ? AND external_id <> '' ORDER BY id LIMIT 1`, externalID)
+}
+
+// sessionActsFor checks, inside a write, that the session still acts for the user: a write
+// validated before a revocation must not commit after it.
+func sessionActsFor(tx *wtx, sessionHash [32]byte, userID int64) error {
+	var one int
+	err := tx.queryRow(`SELECT 1 FROM sessions WHERE token_hash = ? AND user_id = ?`, sessionHash[:], userID).Scan(&one)
+	return notFound(err)
+}
+
+// UpdateUser implements [store.Store].
+func (s *Store) UpdateUser(ctx context.Context, c store.UserChange) (store.User, [][32]byte, error) {
+	var (
+		u       store.User
+		revoked [][32]byte
+	)
+	// The SET list is built from constant column names only.
+	sets := []string{"updated_at = ?"}
+	args := []any{ms(c.UpdatedAt)}
+	set := func(col string, v any) {
+		sets = append(sets, col+" = ?")
+		args = append(args, v)
+	}
+	if c.Login != nil {
+		set("login", nullString(*c.Login))
+		set("login_canon", nullString(deref(c.LoginCanon)))
+	}
+	if c.Email != nil {
+		set("email", nullString(*c.Email))
+		set("email_canon", nullString(deref(c.EmailCanon)))
+	}
+	for _, f := range []struct {
+		col string
+		v   *string
+	}{
+		{"full_name", c.FullName}, {"phone", c.Phone}, {"website", c.Website},
+		{"external_id", c.ExternalID}, {"custom_data", c.CustomData}, {"avatar_uid", c.AvatarUID},
+	} {
+		if f.v != nil {
+			set(f.col, *f.v)
+		}
+	}
+	if c.Tags != nil {
+		set("tags", strings.Join(*c.Tags, ","))
+	}
+	if c.PasswordHash != nil {
+		set("password_hash", nullString(*c.PasswordHash))
+	}
+	update := `UPDATE users SET ` + strings.Join(sets, ", ") + ` WHERE id = ?`
+	args = append(args, c.UserID)
+
+	err := s.w.do(ctx, func(tx *wtx) error {
+		revoked = nil
+		if err := sessionActsFor(tx, c.SessionHash, c.UserID); err != nil {
+			return err
+		}
+		if c.PasswordHash != nil {
+			var current sql.NullString
+			if err := tx.queryRow(`SELECT password_hash FROM users WHERE id = ?`, c.UserID).Scan(&current); err != nil {
+				return notFound(err)
+			}
+			if current.String != c.OldPasswordHash {
+				return store.ErrStale
+			}
+		}
+		if err := affected(tx.exec(update, args...)); err != nil {
+			return conflict(tx, err, deref(c.LoginCanon), deref(c.EmailCanon), c.UserID)
+		}
+		if c.Tags != nil {
+			if _, err := tx.exec(`DELETE FROM user_tags WHERE user_id = ?`, c.UserID); err != nil {
+				return err
+			}
+			if err := insertTags(tx, c.UserID, *c.Tags); err != nil {
+				return err
+			}
+		}
+		if c.PasswordHash != nil {
+			var err error
+			if revoked, err = deleteSessions(tx, `user_id = ? AND token_hash <> ?`, c.UserID, c.SessionHash[:]); err != nil {
+				return err
+			}
+		}
+		var err error
+		u, err = scanUser(tx.queryRow(`SELECT `+userColumns+` FROM users WHERE id = ?`, c.UserID))
+		return err
+	})
+	return u, revoked, wrap("update user", err)
+}
+
+// DeleteUser implements [store.Store].
+func (s *Store) DeleteUser(ctx context.Context, sessionHash [32]byte, userID int64) ([][32]byte, error) {
+	var revoked [][32]byte
+	err := s.w.do(ctx, func(tx *wtx) error {
+		if err := sessionActsFor(tx, sessionHash, userID); err != nil {
+			return err
+		}
+		var err error
+		if revoked, err = deleteSessions(tx, `user_id = ?`, userID); err != nil {
+			return err
+		}
+		// user_tags go by ON DELETE CASCADE; the counters by trigger.
+		return affected(tx.exec(`DELETE FROM users WHERE id = ?`, userID))
+	})
+	return revoked, wrap("delete user", err)
+}
+
+// deleteSessions deletes the sessions matching where (constant text) and returns their hashes.
+func deleteSessions(tx *wtx, where string, args ...any) ([][32]byte, error) {
+	rows, err := tx.w.conn.QueryContext(tx.w.ctx, `DELETE FROM sessions WHERE `+where+` RETURNING token_hash`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var hashes [][32]byte
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, err
+		}
+		var h [32]byte
+		copy(h[:], b)
+		hashes = append(hashes, h)
+	}
+	return hashes, rows.Err()
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

@@ -191,12 +191,8 @@ func (w *writer) try(batch []*op) (errs []error, culprit int, err error) {
 // opOwnError reports whether err is the operation's own outcome, leaving the transaction usable.
 func opOwnError(err error) bool {
 	var ce *store.ConflictError
-	return errors.Is(err, store.ErrNotFound) || errors.As(err, &ce) || isConstraint(err) ||
-		errors.Is(err, errRefused)
+	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrStale) || errors.As(err, &ce) || isConstraint(err)
 }
-
-// errRefused wraps a precondition that an operation found false (a compare-and-swap that lost).
-var errRefused = errors.New("sqlite: precondition failed")
 
 func (w *writer) rollback() { w.conn.ExecContext(w.ctx, "ROLLBACK") } //nolint:errcheck // best effort: the transaction may already be gone
 

@@ -1,0 +1,430 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/authcube/authcube/store"
+)
+
+// The query builder turns a store.Query into SQL text made only of the constant fragments below
+// (S25): fields and operators are looked up in allowlists, every value is a parameter, LIKE
+// patterns are escaped, and lists travel as one JSON parameter read with json_each.
+
+// column describes a user field to the builder.
+type column struct {
+	expr  string // the expression filters and sorts use
+	eqCol string // for eq and in: the plain indexed column ("" means expr)
+	kind  kind
+	like  bool // ctn and start_with allowed
+}
+
+type kind int
+
+const (
+	kindInt kind = iota
+	kindText
+	kindTime
+	kindTags
+)
+
+var columns = map[string]column{
+	store.FieldID:            {expr: "u.id", kind: kindInt},
+	store.FieldLogin:         {expr: "ifnull(u.login_canon, '')", eqCol: "u.login_canon", kind: kindText, like: true},
+	store.FieldEmail:         {expr: "ifnull(u.email_canon, '')", eqCol: "u.email_canon", kind: kindText},
+	store.FieldFullName:      {expr: "u.full_name", kind: kindText, like: true},
+	store.FieldPhone:         {expr: "u.phone", kind: kindText},
+	store.FieldWebsite:       {expr: "u.website", kind: kindText, like: true},
+	store.FieldExternalID:    {expr: "u.external_id", kind: kindText},
+	store.FieldTags:          {expr: "u.tags", kind: kindTags},
+	store.FieldCreatedAt:     {expr: "u.created_at", kind: kindTime},
+	store.FieldUpdatedAt:     {expr: "u.updated_at", kind: kindTime},
+	store.FieldLastRequestAt: {expr: "u.last_request_at", kind: kindTime},
+}
+
+var comparisons = map[string]string{
+	store.OpEq: "=", store.OpNe: "<>", store.OpLt: "<", store.OpLte: "<=", store.OpGt: ">", store.OpGte: ">=",
+}
+
+// MaxValues caps the values of one condition.
+const MaxValues = 1000
+
+// maxTagArms caps the tags of an "any of" or "all" condition: each is an arm of a compound select.
+const maxTagArms = 100
+
+// errQuery marks a query the builder refuses.
+var errQuery = errors.New("sqlite: invalid query")
+
+func queryErr(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{errQuery}, args...)...)
+}
+
+// built is a query ready to run.
+type built struct {
+	sql   string
+	args  []any
+	count string // reads the total: a counter, or a capped count; "" for none
+	cargs []any
+}
+
+// buildUserQuery builds the page query and, when q.TotalCap > 0, the total query.
+func buildUserQuery(q store.Query) (built, error) {
+	var b built
+	sortName := q.Sort
+	if sortName == "" {
+		sortName = store.FieldID
+	}
+	sortCol, ok := columns[sortName]
+	if !ok {
+		return b, queryErr("unknown sort field")
+	}
+	if q.Limit < 0 || q.Offset < 0 || q.TotalCap < 0 {
+		return b, queryErr("negative limit, offset or total cap")
+	}
+	dir := " ASC"
+	if q.Desc {
+		dir = " DESC"
+	}
+
+	from, fromArgs, filter, filterArgs, err := fromWhere(q.Conds, sortName, q.After, q.Desc, q.Limit+q.Offset)
+	if err != nil {
+		return b, err
+	}
+	sortExpr := sortCol.expr
+	if strings.HasPrefix(from, "(") {
+		sortExpr = "t.user_id" // driven by the tag index: its order is the id order
+	}
+	if q.After != nil {
+		frag, args, err := after(sortName, sortCol, q.After, q.Desc)
+		if err != nil {
+			return b, err
+		}
+		filter = and(filter, frag)
+		filterArgs = append(filterArgs, args...)
+	}
+	order := " ORDER BY " + sortExpr + dir
+	if sortName != store.FieldID {
+		order += ", u.id" + dir
+	}
+	b.sql = `SELECT ` + userColumnsU + ` FROM ` + from + where(filter) + order + ` LIMIT ? OFFSET ?`
+	b.args = append(append(fromArgs, filterArgs...), q.Limit, q.Offset)
+
+	// The total ignores After and Offset: counters where they are exact, else a capped count.
+	if q.TotalCap > 0 {
+		switch {
+		case len(q.Conds) == 0:
+			b.count = `SELECT n FROM counters WHERE name = 'users'`
+		case len(q.Conds) == 1 && q.Conds[0].Field == store.FieldTags && len(q.Conds[0].Values) == 1 &&
+			(q.Conds[0].Op == store.OpEq || q.Conds[0].Op == store.OpIn || q.Conds[0].Op == store.OpAll):
+			b.count = `SELECT ifnull((SELECT n FROM tag_counts WHERE tag = ?), 0)`
+			b.cargs = []any{q.Conds[0].Values[0]}
+		default:
+			from, fromArgs, filter, filterArgs, err := fromWhere(q.Conds, sortName, nil, false, q.TotalCap)
+			if err != nil {
+				return b, err
+			}
+			b.count = `SELECT count(*) FROM (SELECT 1 FROM ` + from + where(filter) + ` LIMIT ?)`
+			b.cargs = append(append(fromArgs, filterArgs...), q.TotalCap)
+		}
+	}
+	return b, nil
+}
+
+// fromWhere builds the FROM clause and the conditions. A condition "any of these tags" with
+// the id order drives the query from the tag index: a UNION of per-tag ranges, each already in
+// user id order, merged; when it is the only condition, with the page's limit inside.
+func fromWhere(conds []store.Cond, sortName string, key *store.Key, desc bool, limit int) (from string, fromArgs []any, filter string, filterArgs []any, err error) {
+	from = "users u"
+	for i, c := range conds {
+		if c.Field == store.FieldTags && (c.Op == store.OpEq || c.Op == store.OpIn) && sortName == store.FieldID {
+			arms, args, err := tagArms(c.Values, "UNION", key, desc)
+			if err != nil {
+				return "", nil, "", nil, err
+			}
+			order := " ORDER BY 1"
+			if desc {
+				order += " DESC"
+			}
+			if len(conds) == 1 {
+				order += " LIMIT ?"
+				args = append(args, limit)
+			}
+			from, fromArgs = "("+arms+order+") t JOIN users u ON u.id = t.user_id", args
+			conds = append(append([]store.Cond(nil), conds[:i]...), conds[i+1:]...)
+			break
+		}
+	}
+	for _, c := range conds {
+		frag, args, err := condition(c)
+		if err != nil {
+			return "", nil, "", nil, err
+		}
+		filter = and(filter, frag)
+		filterArgs = append(filterArgs, args...)
+	}
+	return from, fromArgs, filter, filterArgs, nil
+}
+
+func and(filter, frag string) string {
+	if filter == "" {
+		return frag
+	}
+	return filter + " AND " + frag
+}
+
+func where(filter string) string {
+	if filter == "" {
+		return ""
+	}
+	return " WHERE " + filter
+}
+
+// condition builds one WHERE fragment.
+func condition(c store.Cond) (string, []any, error) {
+	col, ok := columns[c.Field]
+	if !ok {
+		return "", nil, queryErr("unknown field")
+	}
+	if len(c.Values) == 0 || len(c.Values) > MaxValues {
+		return "", nil, queryErr("%s: 1 to %d values", c.Field, MaxValues)
+	}
+	for _, v := range c.Values {
+		if err := checkValue(col.kind, v); err != nil {
+			return "", nil, err
+		}
+	}
+	if col.kind == kindTags {
+		return tagCondition(c)
+	}
+	expr := col.expr
+	if (c.Op == store.OpEq || c.Op == store.OpIn) && col.eqCol != "" {
+		expr = col.eqCol
+	}
+	if op, ok := comparisons[c.Op]; ok {
+		if len(c.Values) != 1 {
+			return "", nil, queryErr("%s: one value", c.Op)
+		}
+		return expr + " " + op + " ?", []any{sqlValue(c.Values[0])}, nil
+	}
+	switch c.Op {
+	case store.OpIn, store.OpNin:
+		list, err := jsonList(c.Values)
+		if err != nil {
+			return "", nil, err
+		}
+		not := ""
+		if c.Op == store.OpNin {
+			not = "NOT "
+		}
+		return expr + " " + not + "IN (SELECT value FROM json_each(?))", []any{list}, nil
+	case store.OpContains, store.OpStartsWith:
+		if !col.like || len(c.Values) != 1 {
+			return "", nil, queryErr("%s: not for %s", c.Op, c.Field)
+		}
+		s := c.Values[0].(string)
+		if c.Field == store.FieldFullName && c.Op == store.OpContains {
+			if len([]rune(s)) < 3 {
+				return "", nil, queryErr("full_name: at least 3 characters")
+			}
+			// A quoted FTS5 phrase: the trigram tokenizer matches it as a substring.
+			return "u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)",
+				[]any{`"` + strings.ReplaceAll(s, `"`, `""`) + `"`}, nil
+		}
+		pattern := escapeLike(s) + "%"
+		if c.Op == store.OpContains {
+			pattern = "%" + pattern
+		}
+		return expr + ` LIKE ? ESCAPE '\'`, []any{pattern}, nil
+	}
+	return "", nil, queryErr("unknown operator")
+}
+
+// tagCondition builds a condition on the tags.
+func tagCondition(c store.Cond) (string, []any, error) {
+	switch c.Op {
+	case store.OpEq, store.OpIn:
+		arms, args, err := tagArms(c.Values, "UNION", nil, false)
+		return "u.id IN (" + arms + ")", args, err
+	case store.OpAll:
+		arms, args, err := tagArms(c.Values, "INTERSECT", nil, false)
+		return "u.id IN (" + arms + ")", args, err
+	case store.OpNe, store.OpNin:
+		list, err := jsonList(c.Values)
+		return "u.id NOT IN (SELECT user_id FROM user_tags WHERE tag IN (SELECT value FROM json_each(?)))", []any{list}, err
+	}
+	return "", nil, queryErr("%s: not for tags", c.Op)
+}
+
+// tagArms builds a compound select of per-tag index ranges of user ids, optionally starting
+// after a key (ids only: used when the sort is by id).
+func tagArms(values []any, compound string, after *store.Key, desc bool) (string, []any, error) {
+	if len(values) == 0 || len(values) > maxTagArms {
+		return "", nil, queryErr("user_tags: 1 to %d tags", maxTagArms)
+	}
+	arm := "SELECT user_id FROM user_tags WHERE tag = ?"
+	var afterID any
+	if after != nil {
+		id, ok := after.Value.(int64)
+		if !ok {
+			return "", nil, queryErr("after: id key")
+		}
+		afterID = id
+		if desc {
+			arm += " AND user_id < ?"
+		} else {
+			arm += " AND user_id > ?"
+		}
+	}
+	parts := make([]string, len(values))
+	var args []any
+	for i, v := range values {
+		if _, ok := v.(string); !ok {
+			return "", nil, queryErr("user_tags: text values")
+		}
+		parts[i] = arm
+		args = append(args, v)
+		if after != nil {
+			args = append(args, afterID)
+		}
+	}
+	return strings.Join(parts, " "+compound+" "), args, nil
+}
+
+// after builds the keyset condition: strictly after key in the sort order.
+func after(sortName string, col column, key *store.Key, desc bool) (string, []any, error) {
+	cmp := ">"
+	if desc {
+		cmp = "<"
+	}
+	if sortName == store.FieldID {
+		return "u.id " + cmp + " ?", []any{key.ID}, nil
+	}
+	v := key.Value
+	switch col.kind {
+	case kindTime:
+		if _, ok := v.(int64); !ok {
+			return "", nil, queryErr("after: time key")
+		}
+	default:
+		if _, ok := v.(string); !ok {
+			return "", nil, queryErr("after: text key")
+		}
+	}
+	return "(" + col.expr + " " + cmp + " ? OR (" + col.expr + " = ? AND u.id " + cmp + " ?))", []any{v, v, key.ID}, nil
+}
+
+// checkValue checks a value's type against the field's kind.
+func checkValue(k kind, v any) error {
+	var ok bool
+	switch k {
+	case kindInt:
+		_, ok = v.(int64)
+	case kindTime:
+		_, ok = v.(time.Time)
+	default:
+		_, ok = v.(string)
+	}
+	if !ok {
+		return queryErr("value of type %T", v)
+	}
+	return nil
+}
+
+// sqlValue converts a value to what the column holds.
+func sqlValue(v any) any {
+	if t, ok := v.(time.Time); ok {
+		return ms(t)
+	}
+	return v
+}
+
+// jsonList encodes values as one JSON array parameter.
+func jsonList(values []any) (string, error) {
+	vs := make([]any, len(values))
+	for i, v := range values {
+		vs[i] = sqlValue(v)
+	}
+	b, err := json.Marshal(vs)
+	return string(b), err
+}
+
+// escapeLike escapes LIKE's wildcards with the escape character '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// userColumnsU is userColumns qualified by the alias u.
+var userColumnsU = func() string {
+	cols := strings.Split(userColumns, ",")
+	for i, c := range cols {
+		cols[i] = "u." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}()
+
+// maxCachedQueries bounds the prepared statements kept for built queries: their shapes vary
+// with the number of conditions and tags.
+const maxCachedQueries = 512
+
+// QueryUsers implements [store.Store].
+func (s *Store) QueryUsers(ctx context.Context, q store.Query) ([]store.User, int, error) {
+	b, err := buildUserQuery(q)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.query(ctx, b.sql, b.args...)
+	if err != nil {
+		return nil, 0, wrap("query users", err)
+	}
+	defer rows.Close()
+	users := make([]store.User, 0, q.Limit)
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, 0, wrap("query users", err)
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, wrap("query users", err)
+	}
+	total := 0
+	if b.count != "" {
+		row, err := s.queryRowCached(ctx, b.count, b.cargs...)
+		if err != nil {
+			return nil, 0, wrap("count users", err)
+		}
+		if err := row.Scan(&total); err != nil {
+			return nil, 0, wrap("count users", err)
+		}
+	}
+	return users, total, nil
+}
+
+// query runs a read, with a prepared statement while the cache has room.
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st, ok := s.stmts.Load(q); ok {
+		return st.(*sql.Stmt).QueryContext(ctx, args...)
+	}
+	if s.cached.Load() >= maxCachedQueries {
+		return s.rdb.QueryContext(ctx, q, args...)
+	}
+	st, err := s.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// queryRowCached is query for one row.
+func (s *Store) queryRowCached(ctx context.Context, q string, args ...any) (*sql.Row, error) {
+	if _, ok := s.stmts.Load(q); !ok && s.cached.Load() >= maxCachedQueries {
+		return s.rdb.QueryRowContext(ctx, q, args...), nil
+	}
+	return s.queryRow(ctx, q, args...)
+}
