@@ -236,7 +236,7 @@ func (e *Engine) page(ctx context.Context, op, token string, conds []store.Cond,
 	if page*perPage > maxDepth {
 		return UserPage{}, invalid(op, "page", fmt.Sprintf("page × per_page must be at most %d; page deeper by cursor", maxDepth))
 	}
-	q := store.Query{Conds: conds, Limit: perPage, Offset: (page - 1) * perPage}
+	q := store.Query{Conds: conds, Sort: store.FieldID, Limit: perPage, Offset: (page - 1) * perPage}
 	up, err := e.run(ctx, op, token, q, p.After)
 	if p.After != "" {
 		up.Page = 0
