@@ -7,4 +7,6 @@ import (
 	"os"
 )
 
-func lock(*os.File) error { return errors.New("dirlock: file locking is not supported on this platform") }
+func lock(*os.File) error {
+	return errors.New("dirlock: file locking is not supported on this platform")
+}
