@@ -100,3 +100,84 @@ func ExampleEngine_SignIn() {
 	// true authcube: sign in: invalid login or password
 	// signed in after sign-out: false
 }
+
+func ExampleEngine_UpdateUser() {
+	engine, done := openExample()
+	defer done()
+	ctx := context.Background()
+
+	app, _ := engine.CreateSession(ctx)
+	_, _ = engine.SignUp(ctx, app.Token, authcube.NewUser{Login: "marvin18", Password: "supersecurepwd", Phone: "47802323143"})
+	_, _ = engine.SignIn(ctx, app.Token, authcube.Credentials{Login: "marvin18", Password: "supersecurepwd"})
+
+	// Only the fields that are not nil change; new("") clears one.
+	user, err := engine.UpdateUser(ctx, app.Token, authcube.UserUpdate{
+		FullName: new("Marvin Samuel"),
+		Tags:     new([]string{"android"}),
+		Phone:    new(""),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s %q %v\n", user.FullName, user.Phone, user.Tags)
+
+	// A password change needs the old password.
+	_, err = engine.UpdateUser(ctx, app.Token, authcube.UserUpdate{Password: new("an even better pwd"), OldPassword: "wrong"})
+	fmt.Println(err)
+	_, err = engine.UpdateUser(ctx, app.Token, authcube.UserUpdate{Password: new("an even better pwd"), OldPassword: "supersecurepwd"})
+	fmt.Println(err)
+	// Output:
+	// Marvin Samuel "" [android]
+	// authcube: update user: old_password: invalid login or password
+	// <nil>
+}
+
+func ExampleEngine_UsersByTags() {
+	engine, done := openExample()
+	defer done()
+	ctx := context.Background()
+
+	app, _ := engine.CreateSession(ctx)
+	for i, tags := range [][]string{{"iphone"}, {"android"}, {"iphone", "apple"}, {"iphone"}} {
+		_, err := engine.SignUp(ctx, app.Token, authcube.NewUser{
+			Login: fmt.Sprintf("user%d", i+1), Password: "supersecurepwd", Tags: tags,
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	// Page through everyone tagged "iphone", two at a time, by cursor.
+	p := authcube.Page{PerPage: 2}
+	for {
+		page, err := engine.UsersByTags(ctx, app.Token, []string{"iphone"}, p)
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, u := range page.Users {
+			fmt.Printf("%s of %d\n", u.Login, page.Total)
+		}
+		if page.Next == "" {
+			break
+		}
+		p.After = page.Next
+	}
+
+	// The same through ListUsers, newest first, with a second condition.
+	page, _ := engine.ListUsers(ctx, app.Token, authcube.UserQuery{
+		Where: []authcube.Cond{
+			{Field: authcube.FieldTags, Op: authcube.OpIn, Values: []any{"iphone"}},
+			{Field: authcube.FieldLogin, Op: authcube.OpNe, Values: []any{"user1"}},
+		},
+		Sort: authcube.FieldID, Desc: true,
+	})
+	for _, u := range page.Users {
+		fmt.Println(u.Login)
+	}
+	// Output:
+	// user1 of 3
+	// user3 of 3
+	// user4 of 3
+	// user4
+	// user3
+}

@@ -134,7 +134,8 @@ func (e *Engine) UserByEmail(ctx context.Context, token, email string) (User, er
 }
 
 // UserByPhone returns the oldest user with the phone, compared in normal form ("+44 (27)
-// 123-314" is "+4427123314"), or ErrNotFound. Phones are not unique.
+// 123-314" is "+4427123314") with or without the leading "+", or ErrNotFound. Phones are not
+// unique.
 func (e *Engine) UserByPhone(ctx context.Context, token, phone string) (User, error) {
 	const op = "user by phone"
 	p, err := canon.Phone(phone)
@@ -383,7 +384,31 @@ func normaliseCond(op string, c Cond) (store.Cond, error) {
 		}
 		sc.Values[i] = nv
 	}
+	if c.Field == FieldPhone {
+		sc = phoneEither(sc)
+	}
 	return sc, nil
+}
+
+// phoneEither makes equality on phones ignore the leading "+", as UserByPhone does: the seed
+// stores "47802323143" and looks up "+4427123314".
+func phoneEither(c store.Cond) store.Cond {
+	switch c.Op {
+	case store.OpEq:
+		c.Op = store.OpIn
+	case store.OpNe:
+		c.Op = store.OpNin
+	case store.OpIn, store.OpNin:
+	default:
+		return c
+	}
+	var vs []any
+	for _, v := range c.Values {
+		digits := strings.TrimPrefix(v.(string), "+")
+		vs = append(vs, digits, "+"+digits)
+	}
+	c.Values = vs
+	return c
 }
 
 // normaliseValue checks one value's type and brings it to the form the store compares.

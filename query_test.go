@@ -70,6 +70,9 @@ func TestUniqueLookUps(t *testing.T) {
 	got, err = te.UserByPhone(ctx, app.Token, "+47 (802) 32-0006")
 	require.NoError(t, err)
 	assert.Equal(t, users[6].ID, got.ID, "phone compared in normal form")
+	got, err = te.UserByPhone(ctx, app.Token, "47802320007")
+	require.NoError(t, err)
+	assert.Equal(t, users[7].ID, got.ID, "with or without the leading +")
 	got, err = te.UserByExternalID(ctx, app.Token, "ext-2")
 	require.NoError(t, err)
 	assert.Equal(t, users[2].ID, got.ID, "the oldest user with that external id")
@@ -290,6 +293,8 @@ func TestListUsersOperators(t *testing.T) {
 		"full name start": {authcube.Cond{Field: authcube.FieldFullName, Op: authcube.OpStartsWith, Values: []any{"Marvin S"}}, match(func(_ int, u authcube.User) bool { return strings.HasPrefix(u.FullName, "Marvin") })},
 		"full name eq":    {authcube.Cond{Field: authcube.FieldFullName, Op: authcube.OpEq, Values: []any{"ZOE BAKER"}}, match(func(_ int, u authcube.User) bool { return u.FullName == "ZOE BAKER" })},
 		"phone eq":        {authcube.Cond{Field: authcube.FieldPhone, Op: authcube.OpEq, Values: []any{"+47 802 32 0005"}}, []int64{users[5].ID}},
+		"phone eq no +":   {authcube.Cond{Field: authcube.FieldPhone, Op: authcube.OpEq, Values: []any{"4780232 0005"}}, []int64{users[5].ID}},
+		"phone ne no +":   {authcube.Cond{Field: authcube.FieldPhone, Op: authcube.OpNe, Values: []any{"4780232 0005"}}, match(func(i int, _ authcube.User) bool { return i != 5 })},
 		"website ctn":     {authcube.Cond{Field: authcube.FieldWebsite, Op: authcube.OpContains, Values: []any{"site3"}}, match(func(i int, _ authcube.User) bool { return i%4 == 3 })},
 		"external id nin": {authcube.Cond{Field: authcube.FieldExternalID, Op: authcube.OpNin, Values: []any{"ext-0", "ext-1"}}, match(func(i int, _ authcube.User) bool { return i%5 > 1 })},
 		"tags eq":         {authcube.Cond{Field: authcube.FieldTags, Op: authcube.OpEq, Values: []any{"three"}}, match(func(i int, _ authcube.User) bool { return i%3 == 0 })},

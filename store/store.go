@@ -111,7 +111,9 @@ type Store interface {
 	// longer acts for userID.
 	DeleteUser(ctx context.Context, sessionHash [32]byte, userID int64) ([][32]byte, error)
 
-	// UserByPhone returns the oldest user with the phone (normal form), or ErrNotFound.
+	// UserByPhone returns the oldest user with the phone (normal form), with or without its
+	// leading "+" (a number typed once with and once without it is the same number), or
+	// ErrNotFound.
 	UserByPhone(ctx context.Context, phone string) (User, error)
 	// UserByExternalID returns the oldest user with the external id, or ErrNotFound.
 	UserByExternalID(ctx context.Context, externalID string) (User, error)

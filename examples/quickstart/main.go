@@ -1,6 +1,7 @@
 // Command quickstart walks through authcube's basic flow on ./authcube-data: an application
-// session, sign-up, sign-in (the same token upgraded), the session's details, and sign-out.
-// Run it twice: the second run finds the user already there and signs in again.
+// session, sign-up, sign-in (the same token upgraded), the session's details, look-ups, a
+// profile update, and sign-out. Run it twice: the second run finds the user already there and
+// signs in again.
 package main
 
 import (
@@ -69,7 +70,39 @@ func run(ctx context.Context, dir string) error {
 	fmt.Printf("session %s: user %d, signed in %s, expires %s\n",
 		s.ID, s.UserID, s.SignedInAt.Format("15:04:05 MST"), s.ExpiresAt.Format("15:04:05 MST"))
 
-	// 5. Sign out: back to an application session, same token.
+	// 5. Look users up: any session may.
+	byLogin, err := engine.UserByLogin(ctx, app.Token, "Marvin18") // logins compare case-insensitively
+	if err != nil {
+		return err
+	}
+	fmt.Printf("user by login Marvin18: %d\n", byLogin.ID)
+	byPhone, err := engine.UserByPhone(ctx, app.Token, "+47 802 323 143") // phones in normal form
+	if err != nil {
+		return err
+	}
+	fmt.Printf("user by phone: %d (%s)\n", byPhone.ID, byPhone.Phone)
+	tagged, err := engine.UsersByTags(ctx, app.Token, []string{"iphone"}, authcube.Page{PerPage: 10})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("users tagged iphone: %d\n", tagged.Total)
+	named, err := engine.UsersByFullName(ctx, app.Token, "simon", authcube.Page{})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("users whose name contains \"simon\": %d\n", named.Total)
+
+	// 6. Update the profile: only the fields given change.
+	user, err = engine.UpdateUser(ctx, app.Token, authcube.UserUpdate{
+		Website: new("https://example.org/marvin"),
+		Tags:    new([]string{"iphone", "apple", "quickstart"}),
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("updated: website %s, tags %v\n", user.Website, user.Tags)
+
+	// 7. Sign out: back to an application session, same token.
 	if err := engine.SignOut(ctx, app.Token); err != nil {
 		return err
 	}
@@ -79,7 +112,7 @@ func run(ctx context.Context, dir string) error {
 	}
 	fmt.Printf("signed out: session %s is an application session again (user session: %v)\n", s.ID, s.IsUser())
 
-	// 6. Destroy it: the token is dead from now on.
+	// 8. Destroy it: the token is dead from now on.
 	if err := engine.DestroySession(ctx, app.Token); err != nil {
 		return err
 	}

@@ -118,7 +118,8 @@ func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
 
 // UserByPhone implements [store.Store].
 func (s *Store) UserByPhone(ctx context.Context, phone string) (store.User, error) {
-	return s.userWhere(ctx, "user by phone", `phone = ? AND phone <> '' ORDER BY id LIMIT 1`, phone)
+	digits := strings.TrimPrefix(phone, "+")
+	return s.userWhere(ctx, "user by phone", `phone IN (?, '+' || ?1) AND phone <> '' ORDER BY id LIMIT 1`, digits)
 }
 
 // UserByExternalID implements [store.Store].
