@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/authcube/authcube"
+	"github.com/authcube/authcube/internal/seed"
 )
 
 // benchEngine is an engine for benchmarks: default (durable) storage and, unless cheap is set,
@@ -92,4 +93,134 @@ func BenchmarkSession(b *testing.B) {
 			return err
 		})
 	})
+}
+
+// seededEngine opens a copy of a directory with many seeded users: 100,000, or 10,000 with
+// -short (as CI runs it).
+func seededEngine(b *testing.B) (*testEngine, authcube.Session) {
+	n := 100_000
+	if testing.Short() {
+		n = 10_000
+	}
+	dir := seed.Dir(b, n)
+	te := newTestEngine(b, func(c *authcube.Config) {
+		c.Dir = dir
+		c.Rand = nil
+		c.OnEvent = nil
+		c.Now = nil
+	})
+	return te, te.appSession(b)
+}
+
+func BenchmarkUser(b *testing.B) {
+	te, app := seededEngine(b)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := te.User(ctx, app.Token, int64(1+i%10_000)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUserByEmail(b *testing.B) {
+	te, app := seededEngine(b)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := te.UserByEmail(ctx, app.Token, seed.Login(i%10_000)+"@example.org"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUsersByIDs50(b *testing.B) {
+	te, app := seededEngine(b)
+	ids := make([]int64, 50)
+	for i := range ids {
+		ids[i] = int64(1 + i*97)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		page, err := te.UsersByIDs(ctx, app.Token, ids, authcube.Page{PerPage: 50})
+		if err != nil || len(page.Users) != 50 {
+			b.Fatal(err, len(page.Users))
+		}
+	}
+}
+
+func BenchmarkUsersByTags(b *testing.B) {
+	te, app := seededEngine(b)
+	b.Run("first page", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			page, err := te.UsersByTags(ctx, app.Token, []string{"web"}, authcube.Page{PerPage: 50})
+			if err != nil || len(page.Users) != 50 {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("page 200 by cursor", func(b *testing.B) {
+		p := authcube.Page{PerPage: 50}
+		if testing.Short() {
+			p.PerPage = 5 // 10,000 users hold fewer than 200 pages of 50 of one tag
+		}
+		for range 199 {
+			page, err := te.UsersByTags(ctx, app.Token, []string{"web"}, p)
+			if err != nil || page.Next == "" {
+				b.Fatal(err, "too few users for 200 pages")
+			}
+			p.After = page.Next
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			page, err := te.UsersByTags(ctx, app.Token, []string{"web"}, p)
+			if err != nil || len(page.Users) != p.PerPage {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("two tags first page", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			page, err := te.UsersByTags(ctx, app.Token, []string{"web", "beta"}, authcube.Page{PerPage: 50})
+			if err != nil || len(page.Users) != 50 {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkUsersByFullName(b *testing.B) {
+	te, app := seededEngine(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		page, err := te.UsersByFullName(ctx, app.Token, "Karen", authcube.Page{PerPage: 50})
+		if err != nil || len(page.Users) == 0 {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkUpdateUser: 64 concurrent callers, each updating its own user's profile (durable).
+func BenchmarkUpdateUser(b *testing.B) {
+	te, _ := seededEngine(b)
+	tokens := make(chan string, 64)
+	for i := range 64 {
+		s, err := te.CreateUserSession(ctx, authcube.Credentials{Login: seed.Login(i), Password: seed.Password})
+		if err != nil {
+			b.Fatal(err)
+		}
+		tokens <- s.Token
+	}
+	b.ReportAllocs()
+	b.SetParallelism((64 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.RunParallel(func(pb *testing.PB) {
+		token := <-tokens
+		for i := 0; pb.Next(); i++ {
+			if _, err := te.UpdateUser(ctx, token, authcube.UserUpdate{FullName: new(fmt.Sprint("Name ", i))}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }

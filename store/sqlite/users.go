@@ -14,22 +14,33 @@ import (
 const userColumns = `id, login, login_canon, email, email_canon, password_hash, full_name, phone,
 	website, external_id, tags, custom_data, avatar_uid, created_at, updated_at, last_request_at`
 
+// insertUser is the one INSERT of a user row.
+const insertUser = `INSERT INTO users (login, login_canon, email, email_canon, password_hash,
+	full_name, phone, website, external_id, tags, custom_data, avatar_uid,
+	created_at, updated_at, last_request_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+
+// createUser inserts u and its tags and returns its id.
+func createUser(tx *wtx, u store.User) (int64, error) {
+	var id int64
+	err := tx.queryRow(insertUser,
+		nullString(u.Login), nullString(u.LoginCanon), nullString(u.Email), nullString(u.EmailCanon),
+		nullString(u.PasswordHash), u.FullName, u.Phone, u.Website, u.ExternalID,
+		strings.Join(u.Tags, ","), u.CustomData, u.AvatarUID,
+		ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastRequestAt)).Scan(&id)
+	if err != nil {
+		return 0, conflict(tx, err, u.LoginCanon, u.EmailCanon, 0)
+	}
+	return id, insertTags(tx, id, u.Tags)
+}
+
 // CreateUser implements [store.Store].
 func (s *Store) CreateUser(ctx context.Context, u store.User) (int64, error) {
 	var id int64
 	err := s.w.do(ctx, func(tx *wtx) error {
-		err := tx.queryRow(`INSERT INTO users (login, login_canon, email, email_canon, password_hash,
-			full_name, phone, website, external_id, tags, custom_data, avatar_uid,
-			created_at, updated_at, last_request_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			nullString(u.Login), nullString(u.LoginCanon), nullString(u.Email), nullString(u.EmailCanon),
-			nullString(u.PasswordHash), u.FullName, u.Phone, u.Website, u.ExternalID,
-			strings.Join(u.Tags, ","), u.CustomData, u.AvatarUID,
-			ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastRequestAt)).Scan(&id)
-		if err != nil {
-			return conflict(tx, err, u.LoginCanon, u.EmailCanon, 0)
-		}
-		return insertTags(tx, id, u.Tags)
+		var err error
+		id, err = createUser(tx, u)
+		return err
 	})
 	return id, wrap("create user", err)
 }
@@ -256,4 +267,21 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// ImportUsers inserts users in one transaction per call, for seeding and bulk imports; it is not
+// part of [store.Store]. Their ids are assigned in order and returned. A taken login or email
+// fails the whole call with a *store.ConflictError.
+func (s *Store) ImportUsers(ctx context.Context, users []store.User) ([]int64, error) {
+	ids := make([]int64, len(users))
+	err := s.w.do(ctx, func(tx *wtx) error {
+		for i, u := range users {
+			var err error
+			if ids[i], err = createUser(tx, u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return ids, wrap("import users", err)
 }
