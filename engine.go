@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"crypto/rand"
@@ -26,6 +27,15 @@ const (
 	DefaultSessionIdleTTL = 2 * time.Hour
 	DefaultSessionMaxAge  = 30 * 24 * time.Hour
 	DefaultPasswordMinLen = 8
+	DefaultSessionCache   = 100_000
+
+	// flushInterval is how often buffered session activity is written back; sweepInterval how
+	// often expired sessions and stale throttle rows are deleted. The sweeper deletes idle
+	// sessions only after a grace longer than the flush interval, so activity still in memory
+	// always wins.
+	flushInterval = time.Minute
+	sweepInterval = 10 * time.Minute
+	sweepGrace    = 2 * flushInterval
 )
 
 // Config configures an [Engine]. It is passed by value to [Open] and copied; nothing in it may
@@ -41,6 +51,11 @@ type Config struct {
 	// SessionMaxAge is a session's absolute lifetime, counted from sign-in for user sessions and
 	// from creation for application sessions; 0 means 30 days.
 	SessionMaxAge time.Duration
+	// SessionCacheSize is how many live sessions are kept in memory, so that a request with a
+	// live token costs no database access; 0 means 100,000. Activity of cached sessions is
+	// written back at most once a minute and at Close: a crash may make a session expire up to a
+	// minute early, never late. The cache is off with a custom Store.
+	SessionCacheSize int
 	// PasswordMinLen is the shortest local password, in code points; 0 means 8. At most 128.
 	PasswordMinLen int
 	// Hashing sets the argon2id parameters; the zero value means DefaultHashParams. Weaker values
@@ -49,6 +64,8 @@ type Config struct {
 	// HashConcurrency is how many argon2id computations may run at once; 0 means
 	// runtime.GOMAXPROCS(0). Each takes Hashing.MemoryKiB of memory while it runs.
 	HashConcurrency int
+	// Throttle sets the back-off after failed sign-ins (S9); the zero value means DefaultThrottle.
+	Throttle ThrottleParams
 	// OnEvent, when set, receives every [Event] after its change has committed, on the goroutine
 	// of the call that caused it, with no engine lock held. It must not block for long.
 	OnEvent func(Event)
@@ -65,17 +82,27 @@ type Config struct {
 
 // Engine is an open authcube engine. It is safe for concurrent use by many goroutines.
 type Engine struct {
-	cfg    Config
-	store  store.Store
-	lock   *dirlock.Lock
-	log    *slog.Logger
-	hasher *hasher
+	cfg      Config
+	store    store.Store
+	lock     *dirlock.Lock
+	log      *slog.Logger
+	hasher   *hasher
+	cache    *sessionCache // nil with a custom Store
+	throttle *throttle
+
+	idleMS, maxAgeMS int64 // SessionIdleTTL and SessionMaxAge in ms
 
 	randMu sync.Mutex
 
-	mu     sync.Mutex
-	closed bool
-	calls  sync.WaitGroup
+	// Calls in flight: begin counts up, done counts down; Close waits for zero.
+	inflight  atomic.Int64
+	closed    atomic.Bool
+	drained   chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+
+	stop       chan struct{} // closed by Close: background work ends
+	background sync.WaitGroup
 }
 
 // Open opens (creating when missing) an engine whose state lives in cfg.Dir. It takes an
@@ -87,7 +114,11 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, log: cfg.Logger, store: cfg.Store}
+	e := &Engine{
+		cfg: cfg, log: cfg.Logger, store: cfg.Store,
+		idleMS: cfg.SessionIdleTTL.Milliseconds(), maxAgeMS: cfg.SessionMaxAge.Milliseconds(),
+		drained: make(chan struct{}, 1), stop: make(chan struct{}),
+	}
 	e.hasher = newHasher(cfg.Hashing, cfg.HashConcurrency, e.readRand)
 	if cfg.Hashing.weakerThan(DefaultHashParams) {
 		e.log.Warn("authcube: password hashing is weaker than the defaults; use this only in tests",
@@ -113,7 +144,12 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 			return nil, internal(op, err)
 		}
 		e.lock, e.store = lock, st
+		// The engine owns its directory, so it may keep sessions in memory (rule 7).
+		e.cache = newSessionCache(cfg.SessionCacheSize)
 	}
+	e.throttle = newThrottle(e)
+	e.background.Add(1)
+	go e.housekeeping()
 	return e, nil
 }
 
@@ -129,6 +165,22 @@ func (c *Config) setDefaults() error {
 		return invalid(op, "PasswordMinLen", fmt.Sprintf("must be 0 to %d", canon.MaxPasswordLen))
 	case c.HashConcurrency < 0:
 		return invalid(op, "HashConcurrency", "must not be negative")
+	case c.SessionCacheSize < 0:
+		return invalid(op, "SessionCacheSize", "must not be negative")
+	case c.Throttle.Free < 0 || c.Throttle.Base < 0 || c.Throttle.Max < 0:
+		return invalid(op, "Throttle", "must not be negative")
+	}
+	if c.SessionCacheSize == 0 {
+		c.SessionCacheSize = DefaultSessionCache
+	}
+	if c.Throttle.Free == 0 {
+		c.Throttle.Free = DefaultThrottle.Free
+	}
+	if c.Throttle.Base == 0 {
+		c.Throttle.Base = DefaultThrottle.Base
+	}
+	if c.Throttle.Max == 0 {
+		c.Throttle.Max = DefaultThrottle.Max
 	}
 	if c.AppID == 0 {
 		c.AppID = DefaultAppID
@@ -164,37 +216,99 @@ func (c *Config) setDefaults() error {
 	return nil
 }
 
-// Close waits for calls in flight, stops background work and releases the directory. It is
-// idempotent; calls after it return ErrClosed.
+// Close waits for calls in flight, writes back buffered session activity, stops background work
+// and releases the directory. It is idempotent; calls after it return ErrClosed.
 func (e *Engine) Close() error {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		return nil
-	}
-	e.closed = true
-	e.mu.Unlock()
-	e.calls.Wait()
-	err := e.store.Close()
-	if e.lock != nil {
-		err = errors.Join(err, e.lock.Release())
-	}
-	if err != nil {
-		return internal("close", err)
+	e.closeOnce.Do(func() {
+		e.closed.Store(true)
+		for e.inflight.Load() != 0 {
+			<-e.drained
+		}
+		close(e.stop)
+		e.background.Wait()
+		err := e.flushActivity(context.Background())
+		err = errors.Join(err, e.store.Close())
+		if e.lock != nil {
+			err = errors.Join(err, e.lock.Release())
+		}
+		if err != nil {
+			e.closeErr = internal("close", err)
+		}
+	})
+	return e.closeErr
+}
+
+// begin registers a call in flight; it fails with ErrClosed once Close has started. Every
+// exported method calls it first and defers e.done().
+func (e *Engine) begin(op string) error {
+	e.inflight.Add(1)
+	if e.closed.Load() {
+		e.done()
+		return errorFor(ErrClosed, op, "")
 	}
 	return nil
 }
 
-// begin registers a call in flight; it fails with ErrClosed once Close has started. Every
-// exported method calls it first and defers e.calls.Done().
-func (e *Engine) begin(op string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return errorFor(ErrClosed, op, "")
+// done ends a call begun with begin, waking Close when it was the last.
+func (e *Engine) done() {
+	if e.inflight.Add(-1) == 0 && e.closed.Load() {
+		select {
+		case e.drained <- struct{}{}:
+		default:
+		}
 	}
-	e.calls.Add(1)
+}
+
+// housekeeping writes back session activity every flushInterval and sweeps every
+// sweepInterval, until Close.
+func (e *Engine) housekeeping() {
+	defer e.background.Done()
+	flush := time.NewTicker(flushInterval)
+	defer flush.Stop()
+	sweep := time.NewTicker(sweepInterval)
+	defer sweep.Stop()
+	ctx := context.Background()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-flush.C:
+			if err := e.flushActivity(ctx); err != nil {
+				e.log.Error("authcube: writing back session activity", "err", err)
+			}
+		case <-sweep.C:
+			if err := e.sweep(ctx); err != nil {
+				e.log.Error("authcube: sweeping expired sessions", "err", err)
+			}
+		}
+	}
+}
+
+// flushActivity writes back the activity the session cache holds (rule 3).
+func (e *Engine) flushActivity(ctx context.Context) error {
+	if e.cache == nil {
+		return nil
+	}
+	acts := e.cache.unwritten()
+	if err := e.store.RecordActivity(ctx, acts); err != nil {
+		return err
+	}
+	e.cache.written(acts)
 	return nil
+}
+
+// sweep deletes expired sessions and stale throttle rows, with times from Config.Now. Idle
+// sessions go only after a grace longer than the flush interval, so that activity still in
+// memory always wins (rule 5).
+func (e *Engine) sweep(ctx context.Context) error {
+	now := e.now()
+	_, err := e.store.DeleteExpiredSessions(ctx, now.Add(-e.cfg.SessionIdleTTL-sweepGrace), now.Add(-e.cfg.SessionMaxAge))
+	if err != nil {
+		return err
+	}
+	e.throttle.forget(now)
+	_, err = e.store.DeleteStaleThrottles(ctx, now.Add(-throttleMemory))
+	return err
 }
 
 // now is the engine's clock: UTC, truncated to the millisecond the store keeps.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/authcube/authcube/internal/canon"
 	"github.com/authcube/authcube/internal/commonpw"
+	"github.com/authcube/authcube/store"
 )
 
 // HashParams are argon2id parameters. Hashes are stored as PHC strings
@@ -166,4 +167,17 @@ func (e *Engine) checkNewPassword(op, field, password, login, email string) (str
 		return "", invalid(op, field, "must not be the login or email")
 	}
 	return p, nil
+}
+
+// rehash upgrades a hash made with weaker parameters than the configured ones, after a
+// successful sign-in (S5). It is a compare-and-swap on the verified hash: a password change that
+// happened meanwhile wins. Failures are logged, never shown to the signing-in user.
+func (e *Engine) rehash(ctx context.Context, u store.User, password string) {
+	hash, err := e.hasher.hash(ctx, password)
+	if err == nil {
+		err = e.store.SetPasswordHash(context.WithoutCancel(ctx), u.ID, u.PasswordHash, hash)
+	}
+	if err != nil && !errors.Is(err, store.ErrStale) {
+		e.log.Warn("authcube: upgrading a password hash", "user_id", u.ID, "err", err)
+	}
 }

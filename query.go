@@ -167,8 +167,8 @@ func (e *Engine) lookUp(ctx context.Context, op, token string, find func() (stor
 	if err := e.begin(op); err != nil {
 		return User{}, err
 	}
-	defer e.calls.Done()
-	if _, err := e.request(ctx, op, token); err != nil {
+	defer e.done()
+	if _, err := e.live(ctx, op, token); err != nil {
 		return User{}, err
 	}
 	u, err := find()
@@ -302,8 +302,8 @@ func (e *Engine) run(ctx context.Context, op, token string, q store.Query, after
 	if err := e.begin(op); err != nil {
 		return UserPage{}, err
 	}
-	defer e.calls.Done()
-	if _, err := e.request(ctx, op, token); err != nil {
+	defer e.done()
+	if _, err := e.live(ctx, op, token); err != nil {
 		return UserPage{}, err
 	}
 	limit := q.Limit

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -116,15 +117,15 @@ func (e *Engine) newID() (string, error) {
 // expiresAt is when s dies: SessionIdleTTL after its last request, but never later than
 // SessionMaxAge after sign-in (user sessions) or creation (application sessions).
 func (e *Engine) expiresAt(s store.Session) time.Time {
-	start := s.CreatedAt
-	if s.UserID != 0 {
-		start = s.SignedInAt
+	return fromMS(e.expiresAtMS(s.UserID, ms(s.CreatedAt), ms(s.SignedInAt), ms(s.LastRequestAt)))
+}
+
+func (e *Engine) expiresAtMS(userID, created, signedIn, lastReq int64) int64 {
+	start := created
+	if userID != 0 {
+		start = signedIn
 	}
-	idle := s.LastRequestAt.Add(e.cfg.SessionIdleTTL)
-	if abs := start.Add(e.cfg.SessionMaxAge); abs.Before(idle) {
-		return abs
-	}
-	return idle
+	return min(lastReq+e.idleMS, start+e.maxAgeMS)
 }
 
 func (e *Engine) publicSession(s store.Session, token string) Session {
@@ -134,14 +135,52 @@ func (e *Engine) publicSession(s store.Session, token string) Session {
 	}
 }
 
-// authenticate finds the live session of token, without counting a request. A malformed,
-// unknown or expired token is ErrUnauthorized; the first use of an expired one removes it and
-// emits SessionExpired.
-func (e *Engine) authenticate(ctx context.Context, op, token string) (store.Session, error) {
+// live finds the live session of token and counts a request: its expiry slides. A malformed,
+// unknown, destroyed or expired token is ErrUnauthorized, before any side effect; the first use
+// of an expired one removes it and emits SessionExpired. With the cache, a live token costs no
+// store call; the activity is written back later.
+func (e *Engine) live(ctx context.Context, op, token string) (store.Session, error) {
 	hash, ok := tokenHash(token)
 	if !ok {
 		return store.Session{}, errorFor(ErrUnauthorized, op, "")
 	}
+	now := ms(e.now())
+	if e.cache == nil {
+		return e.liveUncached(ctx, op, hash, now)
+	}
+	if ent := e.cache.get(hash); ent != nil {
+		if now >= e.expiresAtMS(ent.userID, ent.createdAt, ent.signedInAt, ent.lastReq.Load()) {
+			return store.Session{}, e.expire(ctx, op, ent.record(hash))
+		}
+		ent.touch(now)
+		return ent.record(hash), nil
+	}
+	// A miss: load the row, and install it unless a revocation raced the load (rule 1).
+	for range 3 {
+		gen, parked := e.cache.generation(hash)
+		s, err := e.store.Session(ctx, hash)
+		if errors.Is(err, store.ErrNotFound) {
+			return store.Session{}, errorFor(ErrUnauthorized, op, "")
+		}
+		if err != nil {
+			return store.Session{}, storeErr(op, err)
+		}
+		stored := ms(s.LastRequestAt)
+		s.LastRequestAt = fromMS(max(stored, parked))
+		if now >= ms(e.expiresAt(s)) {
+			return store.Session{}, e.expire(ctx, op, s)
+		}
+		s.LastRequestAt = fromMS(max(now, ms(s.LastRequestAt)))
+		if ent, ok := e.cache.fill(hash, newEntry(s, stored), gen); ok {
+			return ent.record(hash), nil
+		}
+	}
+	// Revocations kept racing the fill: answer from the store alone.
+	return e.liveUncached(ctx, op, hash, now)
+}
+
+// liveUncached is live without the cache: the store is read and written on every request.
+func (e *Engine) liveUncached(ctx context.Context, op string, hash [32]byte, now int64) (store.Session, error) {
 	s, err := e.store.Session(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Session{}, errorFor(ErrUnauthorized, op, "")
@@ -149,36 +188,60 @@ func (e *Engine) authenticate(ctx context.Context, op, token string) (store.Sess
 	if err != nil {
 		return store.Session{}, storeErr(op, err)
 	}
-	if !e.now().Before(e.expiresAt(s)) {
-		removed, err := e.store.ExpireSession(ctx, hash, s.LastRequestAt)
-		if err != nil {
-			return store.Session{}, storeErr(op, err)
-		}
-		if removed {
-			e.emit(Event{Kind: SessionExpired, SessionID: s.ID, UserID: s.UserID})
-		}
-		return store.Session{}, errorFor(ErrUnauthorized, op, "")
+	if now >= ms(e.expiresAt(s)) {
+		return store.Session{}, e.expire(ctx, op, s)
 	}
-	return s, nil
-}
-
-// request finds the live session of token and counts a request: its expiry slides.
-func (e *Engine) request(ctx context.Context, op, token string) (store.Session, error) {
-	s, err := e.authenticate(ctx, op, token)
-	if err != nil {
-		return s, err
-	}
-	now := e.now()
-	if err := e.store.TouchSession(ctx, s.TokenHash, now); err != nil {
+	if err := e.store.TouchSession(ctx, hash, fromMS(now)); err != nil {
 		if errors.Is(err, store.ErrNotFound) { // destroyed meanwhile
 			return store.Session{}, errorFor(ErrUnauthorized, op, "")
 		}
 		return store.Session{}, storeErr(op, err)
 	}
-	if now.After(s.LastRequestAt) {
-		s.LastRequestAt = now
-	}
+	s.LastRequestAt = fromMS(max(now, ms(s.LastRequestAt)))
 	return s, nil
+}
+
+// expire removes an expired session, emits SessionExpired the first time, and returns the
+// ErrUnauthorized its caller gets.
+func (e *Engine) expire(ctx context.Context, op string, s store.Session) error {
+	removed, err := e.store.ExpireSession(ctx, s.TokenHash, s.LastRequestAt)
+	if err != nil {
+		return storeErr(op, err)
+	}
+	if e.cache != nil {
+		e.cache.drop(s.TokenHash)
+	}
+	if removed {
+		e.emit(Event{Kind: SessionExpired, SessionID: s.ID, UserID: s.UserID})
+	}
+	return errorFor(ErrUnauthorized, op, "")
+}
+
+// revoked drops sessions whose revocation has committed from the cache (rule 2: durable first,
+// then dropped, then returned).
+func (e *Engine) revoked(hashes ...[32]byte) {
+	if e.cache == nil {
+		return
+	}
+	for _, h := range hashes {
+		e.cache.drop(h)
+	}
+}
+
+// ms converts a time to Unix milliseconds; the zero time is 0.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMS converts Unix milliseconds to a UTC time; 0 is the zero time.
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
 }
 
 // CreateSession creates an application session: it may read, sign up, sign in and ask for a
@@ -188,7 +251,7 @@ func (e *Engine) CreateSession(ctx context.Context) (Session, error) {
 	if err := e.begin(op); err != nil {
 		return Session{}, err
 	}
-	defer e.calls.Done()
+	defer e.done()
 	s, token, err := e.createSession(ctx, op, 0, "")
 	if err != nil {
 		return Session{}, err
@@ -229,7 +292,7 @@ func (e *Engine) CreateUserSession(ctx context.Context, c Credentials) (Session,
 	if err := e.begin(op); err != nil {
 		return Session{}, err
 	}
-	defer e.calls.Done()
+	defer e.done()
 	u, provider, err := e.checkCredentials(ctx, op, c)
 	if err != nil {
 		return Session{}, err
@@ -250,8 +313,8 @@ func (e *Engine) Session(ctx context.Context, token string) (Session, error) {
 	if err := e.begin(op); err != nil {
 		return Session{}, err
 	}
-	defer e.calls.Done()
-	s, err := e.request(ctx, op, token)
+	defer e.done()
+	s, err := e.live(ctx, op, token)
 	if err != nil {
 		return Session{}, err
 	}
@@ -267,8 +330,8 @@ func (e *Engine) SignIn(ctx context.Context, token string, c Credentials) (User,
 	if err := e.begin(op); err != nil {
 		return User{}, err
 	}
-	defer e.calls.Done()
-	s, err := e.authenticate(ctx, op, token)
+	defer e.done()
+	s, err := e.live(ctx, op, token)
 	if err != nil {
 		return User{}, err
 	}
@@ -277,7 +340,9 @@ func (e *Engine) SignIn(ctx context.Context, token string, c Credentials) (User,
 		return User{}, err
 	}
 	now := e.now()
-	if err := e.store.SignInSession(ctx, s.TokenHash, u.ID, provider, now); err != nil {
+	err = e.store.SignInSession(ctx, s.TokenHash, u.ID, provider, now)
+	e.revoked(s.TokenHash) // the cached entry acts for the old user: reload it
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) { // the session or the user went meanwhile
 			return User{}, errorFor(ErrUnauthorized, op, "")
 		}
@@ -295,17 +360,18 @@ func (e *Engine) SignOut(ctx context.Context, token string) error {
 	if err := e.begin(op); err != nil {
 		return err
 	}
-	defer e.calls.Done()
-	s, err := e.authenticate(ctx, op, token)
+	defer e.done()
+	s, err := e.live(ctx, op, token)
 	if err != nil {
 		return err
 	}
 	if s.UserID == 0 {
-		_, err := e.request(ctx, op, token)
-		return err
+		return nil
 	}
 	now := e.now()
-	if err := e.store.SignOutSession(ctx, s.TokenHash, now); err != nil {
+	err = e.store.SignOutSession(ctx, s.TokenHash, now)
+	e.revoked(s.TokenHash)
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return errorFor(ErrUnauthorized, op, "")
 		}
@@ -322,12 +388,14 @@ func (e *Engine) DestroySession(ctx context.Context, token string) error {
 	if err := e.begin(op); err != nil {
 		return err
 	}
-	defer e.calls.Done()
-	s, err := e.authenticate(ctx, op, token)
+	defer e.done()
+	s, err := e.live(ctx, op, token)
 	if err != nil {
 		return err
 	}
-	if err := e.store.DeleteSession(ctx, s.TokenHash); err != nil {
+	err = e.store.DeleteSession(ctx, s.TokenHash)
+	e.revoked(s.TokenHash)
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return errorFor(ErrUnauthorized, op, "")
 		}
@@ -360,35 +428,45 @@ func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials)
 		}
 		return store.User{}, "", err
 	}
+	// The canonical key: throttling and the look-up use it, for unknown accounts too.
+	var key string
+	var find func(context.Context, string) (store.User, error)
+	if c.Login != "" {
+		key, find = "login:"+canon.Fold(c.Login), e.store.UserByLogin
+		if _, k, err := canon.Login(c.Login); err == nil {
+			key = "login:" + k
+		}
+	} else {
+		key, find = "email:"+canon.Fold(c.Email), e.store.UserByEmail
+		if _, k, err := canon.Email(c.Email); err == nil {
+			key = "email:" + k
+		}
+	}
+	if err := e.throttle.reserve(ctx, op, key, tried, provider); err != nil {
+		return store.User{}, "", err
+	}
+	ok := false
+	defer func() { e.throttle.finish(context.WithoutCancel(ctx), key, ok) }()
+
 	// No stored password can be longer than the rules allow: refuse without hashing (S1).
 	password, perr := canon.Password(c.Password, 1)
 	if perr != nil {
 		return fail(nil)
 	}
-	var u store.User
-	var err error
-	if c.Login != "" {
-		if _, key, cerr := canon.Login(c.Login); cerr == nil {
-			u, err = e.store.UserByLogin(ctx, key)
-		} else {
-			err = store.ErrNotFound
-		}
-	} else {
-		if _, key, cerr := canon.Email(c.Email); cerr == nil {
-			u, err = e.store.UserByEmail(ctx, key)
-		} else {
-			err = store.ErrNotFound
-		}
-	}
+	u, err := find(ctx, strings.TrimPrefix(strings.TrimPrefix(key, "login:"), "email:"))
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fail(err) // fail closed (S29)
 	}
-	ok, _, verr := e.hasher.verify(ctx, u.PasswordHash, password) // "" runs the dummy verify
-	if verr != nil {
-		return fail(verr)
+	valid, weak, err := e.hasher.verify(ctx, u.PasswordHash, password) // "" runs the dummy verify
+	if err != nil {
+		return fail(err)
 	}
-	if !ok {
+	if !valid {
 		return fail(nil)
+	}
+	ok = true
+	if weak {
+		e.rehash(ctx, u, password)
 	}
 	return u, provider, nil
 }

@@ -70,8 +70,8 @@ func (e *Engine) SignUp(ctx context.Context, token string, nu NewUser) (User, er
 	if err := e.begin(op); err != nil {
 		return User{}, err
 	}
-	defer e.calls.Done()
-	s, err := e.request(ctx, op, token)
+	defer e.done()
+	s, err := e.live(ctx, op, token)
 	if err != nil {
 		return User{}, err
 	}
@@ -179,8 +179,8 @@ func (e *Engine) UpdateUser(ctx context.Context, token string, uu UserUpdate) (U
 	if err := e.begin(op); err != nil {
 		return User{}, err
 	}
-	defer e.calls.Done()
-	s, err := e.request(ctx, op, token)
+	defer e.done()
+	s, err := e.live(ctx, op, token)
 	if err != nil {
 		return User{}, err
 	}
@@ -203,6 +203,7 @@ func (e *Engine) UpdateUser(ctx context.Context, token string, uu UserUpdate) (U
 	}
 	c.UpdatedAt = e.now()
 	u, revoked, err := e.store.UpdateUser(ctx, c)
+	e.revoked(revoked...)
 	switch {
 	case errors.Is(err, store.ErrNotFound): // the session was ended meanwhile
 		return User{}, errorFor(ErrUnauthorized, op, "")
@@ -215,7 +216,7 @@ func (e *Engine) UpdateUser(ctx context.Context, token string, uu UserUpdate) (U
 	if uu.Password != nil {
 		e.emit(Event{Kind: PasswordChanged, SessionID: s.ID, UserID: u.ID, At: c.UpdatedAt})
 	}
-	_ = revoked // the session cache drops these once it exists
+	u.LastRequestAt = s.LastRequestAt // this request; the store may lag (activity is written back)
 	return publicUser(u), nil
 }
 
@@ -301,9 +302,19 @@ func (e *Engine) changePassword(ctx context.Context, op string, c *store.UserCha
 	if err != nil {
 		return err
 	}
+	// A wrong old password counts as a failed sign-in (S7), on the same throttle key.
+	key := "login:" + cur.LoginCanon
+	if cur.LoginCanon == "" {
+		key = "email:" + cur.EmailCanon
+	}
+	if err := e.throttle.reserve(ctx, op, key, cur.Login+cur.Email, "password"); err != nil {
+		return err
+	}
 	ok := false
+	defer func() { e.throttle.finish(context.WithoutCancel(ctx), key, ok) }()
 	if old, perr := canon.Password(uu.OldPassword, 1); perr == nil {
 		if ok, _, err = e.hasher.verify(ctx, cur.PasswordHash, old); err != nil {
+			ok = false
 			return internal(op, err)
 		}
 	}
@@ -327,15 +338,17 @@ func (e *Engine) DeleteUser(ctx context.Context, token string) error {
 	if err := e.begin(op); err != nil {
 		return err
 	}
-	defer e.calls.Done()
-	s, err := e.request(ctx, op, token)
+	defer e.done()
+	s, err := e.live(ctx, op, token)
 	if err != nil {
 		return err
 	}
 	if s.UserID == 0 {
 		return errorFor(ErrForbidden, op, "")
 	}
-	if _, err := e.store.DeleteUser(ctx, s.TokenHash, s.UserID); err != nil {
+	revoked, err := e.store.DeleteUser(ctx, s.TokenHash, s.UserID)
+	e.revoked(revoked...)
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return errorFor(ErrUnauthorized, op, "")
 		}

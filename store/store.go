@@ -43,6 +43,13 @@ type Session struct {
 	LastRequestAt time.Time
 }
 
+// Activity is a request recorded in memory and written back later.
+type Activity struct {
+	TokenHash [32]byte
+	UserID    int64 // 0 when unknown or an application session
+	At        time.Time
+}
+
 // User is a stored user. LoginCanon and EmailCanon are the canonical forms that uniqueness and
 // look-ups use; they are "" when the user has no login or no email.
 type User struct {
@@ -85,9 +92,33 @@ type Store interface {
 	SignOutSession(ctx context.Context, tokenHash [32]byte, at time.Time) error
 	// DeleteSession removes the session. ErrNotFound when it does not exist.
 	DeleteSession(ctx context.Context, tokenHash [32]byte) error
-	// ExpireSession removes the session only if its last request is still lastRequest (so a
-	// request that slid it meanwhile wins). It reports whether a row was removed.
+	// ExpireSession removes the session only if its stored last request is not after
+	// lastRequest (so a request recorded meanwhile wins). It reports whether a row was removed.
 	ExpireSession(ctx context.Context, tokenHash [32]byte, lastRequest time.Time) (bool, error)
+	// RecordActivity writes buffered activity: each session's last request, and its user's,
+	// becomes the later of the stored one and At. Sessions that no longer exist are skipped.
+	RecordActivity(ctx context.Context, acts []Activity) error
+	// UserSessions returns the sessions acting for the user, oldest first.
+	UserSessions(ctx context.Context, userID int64) ([]Session, error)
+	// DeleteUserSession deletes the session with the id if it acts for the user and returns its
+	// token hash; ErrNotFound otherwise.
+	DeleteUserSession(ctx context.Context, userID int64, sessionID string) ([32]byte, error)
+	// DeleteExpiredSessions deletes the sessions whose last request is before idleBefore, and
+	// those started (signed in, or created for application sessions) before startedBefore. It
+	// returns how many it deleted.
+	DeleteExpiredSessions(ctx context.Context, idleBefore, startedBefore time.Time) (int, error)
+
+	// SetPasswordHash replaces the user's password hash if it is still old (compare-and-swap):
+	// ErrStale when it changed meanwhile, ErrNotFound when the user is gone.
+	SetPasswordHash(ctx context.Context, userID int64, old, new string) error
+
+	// Throttle returns the stored failure count for key and the time before which attempts are
+	// refused; a key never stored gives 0 and the zero time.
+	Throttle(ctx context.Context, key string) (failures int, until time.Time, err error)
+	// SetThrottle stores the state of key; failures 0 deletes it.
+	SetThrottle(ctx context.Context, key string, failures int, until time.Time) error
+	// DeleteStaleThrottles deletes the keys whose refusal ended before `before`.
+	DeleteStaleThrottles(ctx context.Context, before time.Time) (int, error)
 
 	// CreateUser inserts u (u.ID is ignored) with its tags and returns its new id, never one
 	// used before. A taken canonical login or email is a *ConflictError naming the field.

@@ -97,7 +97,7 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash [32]byte) error {
 // ExpireSession implements [store.Store].
 func (s *Store) ExpireSession(ctx context.Context, tokenHash [32]byte, lastRequest time.Time) (bool, error) {
 	err := s.w.do(ctx, func(tx *wtx) error {
-		return affected(tx.exec(`DELETE FROM sessions WHERE token_hash = ? AND last_request_at = ?`,
+		return affected(tx.exec(`DELETE FROM sessions WHERE token_hash = ? AND last_request_at <= ?`,
 			tokenHash[:], ms(lastRequest)))
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -120,4 +120,76 @@ func userMissing(err error) error {
 		return store.ErrNotFound
 	}
 	return err
+}
+
+// RecordActivity implements [store.Store].
+func (s *Store) RecordActivity(ctx context.Context, acts []store.Activity) error {
+	if len(acts) == 0 {
+		return nil
+	}
+	return wrap("record activity", s.w.do(ctx, func(tx *wtx) error {
+		for _, a := range acts {
+			var userID sql.NullInt64
+			err := tx.queryRow(`UPDATE sessions SET last_request_at = max(last_request_at, ?)
+				WHERE token_hash = ? RETURNING user_id`, ms(a.At), a.TokenHash[:]).Scan(&userID)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if userID.Valid {
+				if _, err := tx.exec(`UPDATE users SET last_request_at = max(last_request_at, ?) WHERE id = ?`, ms(a.At), userID.Int64); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}))
+}
+
+// UserSessions implements [store.Store].
+func (s *Store) UserSessions(ctx context.Context, userID int64) ([]store.Session, error) {
+	rows, err := s.query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? ORDER BY created_at, id`, userID)
+	if err != nil {
+		return nil, wrap("user sessions", err)
+	}
+	defer rows.Close()
+	var list []store.Session
+	for rows.Next() {
+		se, err := scanSession(rows)
+		if err != nil {
+			return nil, wrap("user sessions", err)
+		}
+		list = append(list, se)
+	}
+	return list, wrap("user sessions", rows.Err())
+}
+
+// DeleteUserSession implements [store.Store].
+func (s *Store) DeleteUserSession(ctx context.Context, userID int64, sessionID string) ([32]byte, error) {
+	var hash [32]byte
+	err := s.w.do(ctx, func(tx *wtx) error {
+		var b []byte
+		err := tx.queryRow(`DELETE FROM sessions WHERE id = ? AND user_id = ? RETURNING token_hash`, sessionID, userID).Scan(&b)
+		copy(hash[:], b)
+		return notFound(err)
+	})
+	return hash, wrap("delete user session", err)
+}
+
+// DeleteExpiredSessions implements [store.Store].
+func (s *Store) DeleteExpiredSessions(ctx context.Context, idleBefore, startedBefore time.Time) (int, error) {
+	var n int64
+	err := s.w.do(ctx, func(tx *wtx) error {
+		res, err := tx.exec(`DELETE FROM sessions WHERE last_request_at < ?
+			OR (user_id IS NULL AND created_at < ?) OR (user_id IS NOT NULL AND signed_in_at < ?)`,
+			ms(idleBefore), ms(startedBefore), ms(startedBefore))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), wrap("delete expired sessions", err)
 }
