@@ -470,3 +470,68 @@ func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials)
 	}
 	return u, provider, nil
 }
+
+// Sessions returns the live sessions of the session's own user, oldest first, without their
+// tokens; each shows its latest request, including activity not yet written back. An
+// application session gets ErrForbidden.
+func (e *Engine) Sessions(ctx context.Context, token string) ([]Session, error) {
+	const op = "sessions"
+	if err := e.begin(op); err != nil {
+		return nil, err
+	}
+	defer e.done()
+	s, err := e.live(ctx, op, token)
+	if err != nil {
+		return nil, err
+	}
+	if s.UserID == 0 {
+		return nil, errorFor(ErrForbidden, op, "")
+	}
+	list, err := e.store.UserSessions(ctx, s.UserID)
+	if err != nil {
+		return nil, storeErr(op, err)
+	}
+	now := ms(e.now())
+	out := make([]Session, 0, len(list))
+	for _, ls := range list {
+		if e.cache != nil { // rule 5: merge the activity held in memory
+			ls.LastRequestAt = fromMS(max(ms(ls.LastRequestAt), e.cache.lastRequest(ls.TokenHash)))
+		}
+		if ls.TokenHash == s.TokenHash {
+			ls.LastRequestAt = s.LastRequestAt
+		}
+		if now >= ms(e.expiresAt(ls)) {
+			continue
+		}
+		out = append(out, e.publicSession(ls, ""))
+	}
+	return out, nil
+}
+
+// RevokeSession ends the session with the id (from Sessions) of the session's own user, say a
+// lost device's. An id that is not one of the user's live sessions is ErrNotFound; revoking
+// the caller's own session destroys it. An application session gets ErrForbidden.
+func (e *Engine) RevokeSession(ctx context.Context, token, sessionID string) error {
+	const op = "revoke session"
+	if err := e.begin(op); err != nil {
+		return err
+	}
+	defer e.done()
+	s, err := e.live(ctx, op, token)
+	if err != nil {
+		return err
+	}
+	if s.UserID == 0 {
+		return errorFor(ErrForbidden, op, "")
+	}
+	if len(sessionID) > 64 {
+		return errorFor(ErrNotFound, op, "")
+	}
+	hash, err := e.store.DeleteUserSession(ctx, s.UserID, sessionID)
+	if err != nil {
+		return storeErr(op, err)
+	}
+	e.revoked(hash)
+	e.emit(Event{Kind: SessionRevoked, SessionID: sessionID, UserID: s.UserID})
+	return nil
+}

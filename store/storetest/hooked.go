@@ -1,0 +1,215 @@
+package storetest
+
+import (
+	"context"
+	"time"
+
+	"github.com/authcube/authcube/store"
+)
+
+// Hooked wraps a store.Store and calls Before with the method's name ahead of every method. A
+// non-nil error from Before is returned instead of calling the store: tests count store calls
+// with it, or make the N-th call fail (S29). Before must be safe for concurrent use.
+// The store is a field, not embedded, so the compiler insists that Hooked implements every
+// method itself.
+type Hooked struct {
+	Inner  store.Store
+	Before func(method string) error
+}
+
+var _ store.Store = (*Hooked)(nil)
+
+// CreateSession implements store.Store.
+func (h *Hooked) CreateSession(ctx context.Context, s store.Session) error {
+	if err := h.Before("CreateSession"); err != nil {
+		return err
+	}
+	return h.Inner.CreateSession(ctx, s)
+}
+
+// Session implements store.Store.
+func (h *Hooked) Session(ctx context.Context, tokenHash [32]byte) (store.Session, error) {
+	if err := h.Before("Session"); err != nil {
+		return store.Session{}, err
+	}
+	return h.Inner.Session(ctx, tokenHash)
+}
+
+// TouchSession implements store.Store.
+func (h *Hooked) TouchSession(ctx context.Context, tokenHash [32]byte, at time.Time) error {
+	if err := h.Before("TouchSession"); err != nil {
+		return err
+	}
+	return h.Inner.TouchSession(ctx, tokenHash, at)
+}
+
+// SignInSession implements store.Store.
+func (h *Hooked) SignInSession(ctx context.Context, tokenHash [32]byte, userID int64, provider string, at time.Time) error {
+	if err := h.Before("SignInSession"); err != nil {
+		return err
+	}
+	return h.Inner.SignInSession(ctx, tokenHash, userID, provider, at)
+}
+
+// SignOutSession implements store.Store.
+func (h *Hooked) SignOutSession(ctx context.Context, tokenHash [32]byte, at time.Time) error {
+	if err := h.Before("SignOutSession"); err != nil {
+		return err
+	}
+	return h.Inner.SignOutSession(ctx, tokenHash, at)
+}
+
+// DeleteSession implements store.Store.
+func (h *Hooked) DeleteSession(ctx context.Context, tokenHash [32]byte) error {
+	if err := h.Before("DeleteSession"); err != nil {
+		return err
+	}
+	return h.Inner.DeleteSession(ctx, tokenHash)
+}
+
+// ExpireSession implements store.Store.
+func (h *Hooked) ExpireSession(ctx context.Context, tokenHash [32]byte, lastRequest time.Time) (bool, error) {
+	if err := h.Before("ExpireSession"); err != nil {
+		return false, err
+	}
+	return h.Inner.ExpireSession(ctx, tokenHash, lastRequest)
+}
+
+// RecordActivity implements store.Store.
+func (h *Hooked) RecordActivity(ctx context.Context, acts []store.Activity) error {
+	if err := h.Before("RecordActivity"); err != nil {
+		return err
+	}
+	return h.Inner.RecordActivity(ctx, acts)
+}
+
+// UserSessions implements store.Store.
+func (h *Hooked) UserSessions(ctx context.Context, userID int64) ([]store.Session, error) {
+	if err := h.Before("UserSessions"); err != nil {
+		return nil, err
+	}
+	return h.Inner.UserSessions(ctx, userID)
+}
+
+// DeleteUserSession implements store.Store.
+func (h *Hooked) DeleteUserSession(ctx context.Context, userID int64, sessionID string) ([32]byte, error) {
+	if err := h.Before("DeleteUserSession"); err != nil {
+		return [32]byte{}, err
+	}
+	return h.Inner.DeleteUserSession(ctx, userID, sessionID)
+}
+
+// DeleteExpiredSessions implements store.Store.
+func (h *Hooked) DeleteExpiredSessions(ctx context.Context, idleBefore, startedBefore time.Time) (int, error) {
+	if err := h.Before("DeleteExpiredSessions"); err != nil {
+		return 0, err
+	}
+	return h.Inner.DeleteExpiredSessions(ctx, idleBefore, startedBefore)
+}
+
+// SetPasswordHash implements store.Store.
+func (h *Hooked) SetPasswordHash(ctx context.Context, userID int64, old, new string) error {
+	if err := h.Before("SetPasswordHash"); err != nil {
+		return err
+	}
+	return h.Inner.SetPasswordHash(ctx, userID, old, new)
+}
+
+// Throttle implements store.Store.
+func (h *Hooked) Throttle(ctx context.Context, key string) (int, time.Time, error) {
+	if err := h.Before("Throttle"); err != nil {
+		return 0, time.Time{}, err
+	}
+	return h.Inner.Throttle(ctx, key)
+}
+
+// SetThrottle implements store.Store.
+func (h *Hooked) SetThrottle(ctx context.Context, key string, failures int, until time.Time) error {
+	if err := h.Before("SetThrottle"); err != nil {
+		return err
+	}
+	return h.Inner.SetThrottle(ctx, key, failures, until)
+}
+
+// DeleteStaleThrottles implements store.Store.
+func (h *Hooked) DeleteStaleThrottles(ctx context.Context, before time.Time) (int, error) {
+	if err := h.Before("DeleteStaleThrottles"); err != nil {
+		return 0, err
+	}
+	return h.Inner.DeleteStaleThrottles(ctx, before)
+}
+
+// CreateUser implements store.Store.
+func (h *Hooked) CreateUser(ctx context.Context, u store.User) (int64, error) {
+	if err := h.Before("CreateUser"); err != nil {
+		return 0, err
+	}
+	return h.Inner.CreateUser(ctx, u)
+}
+
+// User implements store.Store.
+func (h *Hooked) User(ctx context.Context, id int64) (store.User, error) {
+	if err := h.Before("User"); err != nil {
+		return store.User{}, err
+	}
+	return h.Inner.User(ctx, id)
+}
+
+// UserByLogin implements store.Store.
+func (h *Hooked) UserByLogin(ctx context.Context, loginCanon string) (store.User, error) {
+	if err := h.Before("UserByLogin"); err != nil {
+		return store.User{}, err
+	}
+	return h.Inner.UserByLogin(ctx, loginCanon)
+}
+
+// UserByEmail implements store.Store.
+func (h *Hooked) UserByEmail(ctx context.Context, emailCanon string) (store.User, error) {
+	if err := h.Before("UserByEmail"); err != nil {
+		return store.User{}, err
+	}
+	return h.Inner.UserByEmail(ctx, emailCanon)
+}
+
+// UpdateUser implements store.Store.
+func (h *Hooked) UpdateUser(ctx context.Context, c store.UserChange) (store.User, [][32]byte, error) {
+	if err := h.Before("UpdateUser"); err != nil {
+		return store.User{}, nil, err
+	}
+	return h.Inner.UpdateUser(ctx, c)
+}
+
+// DeleteUser implements store.Store.
+func (h *Hooked) DeleteUser(ctx context.Context, sessionHash [32]byte, userID int64) ([][32]byte, error) {
+	if err := h.Before("DeleteUser"); err != nil {
+		return nil, err
+	}
+	return h.Inner.DeleteUser(ctx, sessionHash, userID)
+}
+
+// UserByPhone implements store.Store.
+func (h *Hooked) UserByPhone(ctx context.Context, phone string) (store.User, error) {
+	if err := h.Before("UserByPhone"); err != nil {
+		return store.User{}, err
+	}
+	return h.Inner.UserByPhone(ctx, phone)
+}
+
+// UserByExternalID implements store.Store.
+func (h *Hooked) UserByExternalID(ctx context.Context, externalID string) (store.User, error) {
+	if err := h.Before("UserByExternalID"); err != nil {
+		return store.User{}, err
+	}
+	return h.Inner.UserByExternalID(ctx, externalID)
+}
+
+// QueryUsers implements store.Store.
+func (h *Hooked) QueryUsers(ctx context.Context, q store.Query) ([]store.User, int, error) {
+	if err := h.Before("QueryUsers"); err != nil {
+		return nil, 0, err
+	}
+	return h.Inner.QueryUsers(ctx, q)
+}
+
+// Close implements store.Store; it is not hooked, so that cleanup always runs.
+func (h *Hooked) Close() error { return h.Inner.Close() }
