@@ -290,6 +290,9 @@ func (e *Engine) flushActivity(ctx context.Context) error {
 		return nil
 	}
 	acts := e.cache.unwritten()
+	if len(acts) == 0 {
+		return nil
+	}
 	if err := e.store.RecordActivity(ctx, acts); err != nil {
 		return err
 	}
@@ -301,6 +304,9 @@ func (e *Engine) flushActivity(ctx context.Context) error {
 // sessions go only after a grace longer than the flush interval, so that activity still in
 // memory always wins (rule 5).
 func (e *Engine) sweep(ctx context.Context) error {
+	if err := e.flushActivity(ctx); err != nil {
+		return err
+	}
 	now := e.now()
 	_, err := e.store.DeleteExpiredSessions(ctx, now.Add(-e.cfg.SessionIdleTTL-sweepGrace), now.Add(-e.cfg.SessionMaxAge))
 	if err != nil {

@@ -187,23 +187,13 @@ func (e *Engine) UpdateUser(ctx context.Context, token string, uu UserUpdate) (U
 	if s.UserID == 0 {
 		return User{}, errorFor(ErrForbidden, op, "")
 	}
-	cur, err := e.store.User(ctx, s.UserID)
-	if err != nil {
-		return User{}, storeErr(op, err)
+	u, err := e.updateUser(ctx, op, s, uu, false)
+	if errors.Is(err, store.ErrStale) {
+		// The hash changed between reading and writing. A rehash at sign-in (same password,
+		// new parameters) must not make the change fail: check the old password against the
+		// new hash and try once more. A real change elsewhere ended this session anyway.
+		u, err = e.updateUser(ctx, op, s, uu, true)
 	}
-	c, err := e.validateUpdate(op, uu, cur)
-	if err != nil {
-		return User{}, err
-	}
-	c.UserID, c.SessionHash = cur.ID, s.TokenHash
-	if uu.Password != nil {
-		if err := e.changePassword(ctx, op, &c, uu, cur); err != nil {
-			return User{}, err
-		}
-	}
-	c.UpdatedAt = e.now()
-	u, revoked, err := e.store.UpdateUser(ctx, c)
-	e.revoked(revoked...)
 	switch {
 	case errors.Is(err, store.ErrNotFound): // the session was ended meanwhile
 		return User{}, errorFor(ErrUnauthorized, op, "")
@@ -212,12 +202,35 @@ func (e *Engine) UpdateUser(ctx context.Context, token string, uu UserUpdate) (U
 	case err != nil:
 		return User{}, storeErr(op, err)
 	}
-	e.emit(Event{Kind: UserUpdated, SessionID: s.ID, UserID: u.ID, At: c.UpdatedAt})
+	e.emit(Event{Kind: UserUpdated, SessionID: s.ID, UserID: u.ID, At: u.UpdatedAt})
 	if uu.Password != nil {
-		e.emit(Event{Kind: PasswordChanged, SessionID: s.ID, UserID: u.ID, At: c.UpdatedAt})
+		e.emit(Event{Kind: PasswordChanged, SessionID: s.ID, UserID: u.ID, At: u.UpdatedAt})
 	}
 	u.LastRequestAt = s.LastRequestAt // this request; the store may lag (activity is written back)
 	return publicUser(u), nil
+}
+
+// updateUser reads the user, validates uu against it and stores the change. Errors of the
+// store come back as they are (storeErr leaves *Error values alone).
+func (e *Engine) updateUser(ctx context.Context, op string, s store.Session, uu UserUpdate, retry bool) (store.User, error) {
+	cur, err := e.store.User(ctx, s.UserID)
+	if err != nil {
+		return store.User{}, err
+	}
+	c, err := e.validateUpdate(op, uu, cur)
+	if err != nil {
+		return store.User{}, err
+	}
+	c.UserID, c.SessionHash = cur.ID, s.TokenHash
+	if uu.Password != nil {
+		if err := e.changePassword(ctx, op, &c, uu, cur, retry); err != nil {
+			return store.User{}, err
+		}
+	}
+	c.UpdatedAt = e.now()
+	u, revoked, err := e.store.UpdateUser(ctx, c)
+	e.revoked(revoked...)
+	return u, err
 }
 
 // validateUpdate checks every field set in uu and returns the change to store (without the
@@ -286,8 +299,10 @@ func (e *Engine) validateUpdate(op string, uu UserUpdate, cur store.User) (store
 }
 
 // changePassword checks OldPassword (S7: a wrong one counts as a failed sign-in) and the new
-// password's rules (S1-S3), and adds the new hash to c as a compare-and-swap on the old one.
-func (e *Engine) changePassword(ctx context.Context, op string, c *store.UserChange, uu UserUpdate, cur store.User) error {
+// password's rules (S1-S3), and adds the new hash to c as a compare-and-swap on the old one. On
+// a retry after a lost compare-and-swap, the old password was verified already: a mismatch then
+// means the password changed meanwhile (store.ErrStale), not a guess.
+func (e *Engine) changePassword(ctx context.Context, op string, c *store.UserChange, uu UserUpdate, cur store.User, retry bool) error {
 	if uu.OldPassword == "" {
 		return invalid(op, "old_password", "is required to change the password")
 	}
@@ -301,6 +316,17 @@ func (e *Engine) changePassword(ctx context.Context, op string, c *store.UserCha
 	password, err := e.checkNewPassword(op, "password", *uu.Password, login, email)
 	if err != nil {
 		return err
+	}
+	if retry {
+		old, _ := canon.Password(uu.OldPassword, 1)
+		ok, _, err := e.hasher.verify(ctx, cur.PasswordHash, old)
+		if err != nil {
+			return internal(op, err)
+		}
+		if !ok {
+			return store.ErrStale
+		}
+		return e.setNewHash(ctx, op, c, password, cur)
 	}
 	// A wrong old password counts as a failed sign-in (S7), on the same throttle key.
 	key := "login:" + cur.LoginCanon
@@ -323,6 +349,11 @@ func (e *Engine) changePassword(ctx context.Context, op string, c *store.UserCha
 		e.emit(Event{Kind: SignInFailed, UserID: cur.ID, Login: cur.Login + cur.Email, Provider: "password", Err: err})
 		return err
 	}
+	return e.setNewHash(ctx, op, c, password, cur)
+}
+
+// setNewHash hashes the new password into c, as a compare-and-swap on the current hash.
+func (e *Engine) setNewHash(ctx context.Context, op string, c *store.UserChange, password string, cur store.User) error {
 	hash, err := e.hasher.hash(ctx, password)
 	if err != nil {
 		return internal(op, err)

@@ -309,6 +309,13 @@ func FuzzBuildUserQuery(f *testing.F) {
 	f.Add(uint64(conds1|field(0)|op(0)|total), "", "", "", "", "", "", int64(0), 1<<62, 1<<62, -1, false, "", int64(0)) // overflowing limit + offset
 
 	f.Fuzz(func(t *testing.T, shape uint64, field, op, sortName, v1, v2, v3 string, n int64, limit, offset, totalCap int, desc bool, keyText string, keyID int64) {
+		start := time.Now() // TEMPORARY
+		defer func() {
+			if d := time.Since(start); d > 2*time.Second {
+				t.Logf("SLOW %v", d)
+				t.Fail()
+			}
+		}()
 		q := fuzzQuery(shape, field, op, sortName, v1, v2, v3, n, limit, offset, totalCap, desc, keyText, keyID)
 		b, err := buildUserQuery(q)
 
