@@ -224,3 +224,27 @@ func BenchmarkUpdateUser(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }
+
+// BenchmarkSignInBurst: 1000 concurrent sign-ins (50 with -short), default argon2id parameters,
+// HashConcurrency 2; reports the peak heap above the baseline (S6; target ≤ 2 × 2 × 19 MiB +
+// 32 MiB = 108 MiB).
+func BenchmarkSignInBurst(b *testing.B) {
+	n := 1000
+	if testing.Short() {
+		n = 50
+	}
+	te := newTestEngine(b, func(c *authcube.Config) {
+		c.Rand = nil
+		c.OnEvent = nil
+		c.Hashing = authcube.HashParams{}
+		c.HashConcurrency = 2
+		c.Throttle.Free = 1 << 20
+	})
+	te.signUp(b, "marvin18")
+	var peak uint64
+	for b.Loop() {
+		peak = max(peak, heapPeak(func() { signInBurst(b, te, n) }))
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "signins/s")
+}

@@ -309,13 +309,6 @@ func FuzzBuildUserQuery(f *testing.F) {
 	f.Add(uint64(conds1|field(0)|op(0)|total), "", "", "", "", "", "", int64(0), 1<<62, 1<<62, -1, false, "", int64(0)) // overflowing limit + offset
 
 	f.Fuzz(func(t *testing.T, shape uint64, field, op, sortName, v1, v2, v3 string, n int64, limit, offset, totalCap int, desc bool, keyText string, keyID int64) {
-		start := time.Now() // TEMPORARY
-		defer func() {
-			if d := time.Since(start); d > 2*time.Second {
-				t.Logf("SLOW %v", d)
-				t.Fail()
-			}
-		}()
 		q := fuzzQuery(shape, field, op, sortName, v1, v2, v3, n, limit, offset, totalCap, desc, keyText, keyID)
 		b, err := buildUserQuery(q)
 
@@ -363,9 +356,6 @@ func FuzzBuildUserQuery(f *testing.F) {
 		// SQLite accepts it.
 		ctx := context.Background()
 		rows, err := s.rdb.QueryContext(ctx, b.sql, b.args...)
-		if err != nil && strings.Contains(err.Error(), "unterminated string") && strings.Contains(v1+v2+v3, "\x00") { // TEMPORARY
-			t.Skip("known NUL bug")
-		}
 		if err != nil {
 			t.Fatalf("query %+v: %v\n%s", q, err, b.sql)
 		}
