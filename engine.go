@@ -66,6 +66,16 @@ type Config struct {
 	HashConcurrency int
 	// Throttle sets the back-off after failed sign-ins (S9); the zero value means DefaultThrottle.
 	Throttle ThrottleParams
+	// ResetTTL is the lifetime of a password-reset token; 0 means 1h.
+	ResetTTL time.Duration
+	// ResetURL is the link a reset mail carries, with "{token}" where the token goes
+	// ("https://app.example/reset?token={token}"); "" means the mail carries the bare token.
+	ResetURL string
+	// MailFrom is the From address of every message; "" means "authcube@localhost".
+	MailFrom string
+	// Mailer sends mail; nil means the outbox directory Dir/outbox, one .eml file per message
+	// (mode 0600), where an offline prototype can read it.
+	Mailer Mailer
 	// OnEvent, when set, receives every [Event] after its change has committed, on the goroutine
 	// of the call that caused it, with no engine lock held. It must not block for long.
 	OnEvent func(Event)

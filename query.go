@@ -433,8 +433,8 @@ func normaliseValue(f Field, kind string, op Op, v any) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("values are strings, not %T", v)
 	}
-	if !utf8.ValidString(s) || len(s) > 1024 {
-		return nil, errors.New("values must be valid UTF-8 of at most 1024 bytes")
+	if !utf8.ValidString(s) || len(s) > 1024 || strings.ContainsRune(s, 0) {
+		return nil, errors.New("values must be valid UTF-8 of at most 1024 bytes, without NUL")
 	}
 	switch f {
 	case FieldLogin:

@@ -405,6 +405,7 @@ func TestListUsersRefusesBadQueries(t *testing.T) {
 		"bad tag":            {authcube.UserQuery{Where: []authcube.Cond{{Field: authcube.FieldTags, Op: authcube.OpIn, Values: []any{"a,b"}}}}, "tag_list"},
 		"bad phone":          {authcube.UserQuery{Where: []authcube.Cond{{Field: authcube.FieldPhone, Op: authcube.OpEq, Values: []any{"abc"}}}}, "phone"},
 		"negative limit":     {authcube.UserQuery{Limit: -1}, "limit"},
+		"nul in search":      {authcube.UserQuery{Where: []authcube.Cond{{Field: authcube.FieldFullName, Op: authcube.OpContains, Values: []any{"abc\x00"}}}}, "full_name"},
 		"invalid utf-8":      {authcube.UserQuery{Where: []authcube.Cond{{Field: authcube.FieldWebsite, Op: authcube.OpEq, Values: []any{"\xff"}}}}, "website"},
 		"too many in values": {authcube.UserQuery{Where: []authcube.Cond{{Field: authcube.FieldID, Op: authcube.OpIn, Values: make([]any, 1001)}}}, "id"},
 	}

@@ -227,6 +227,9 @@ func condition(c store.Cond) (string, []any, error) {
 			return "", nil, queryErr("%s: not for %s", c.Op, c.Field)
 		}
 		s := c.Values[0].(string)
+		if strings.ContainsRune(s, 0) {
+			return "", nil, queryErr("%s: NUL in a search value", c.Field) // FTS5 and LIKE stop at NUL
+		}
 		if c.Field == store.FieldFullName && c.Op == store.OpContains {
 			if len([]rune(s)) < 3 {
 				return "", nil, queryErr("full_name: at least 3 characters")

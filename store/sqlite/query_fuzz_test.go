@@ -357,7 +357,7 @@ func FuzzBuildUserQuery(f *testing.F) {
 		ctx := context.Background()
 		rows, err := s.rdb.QueryContext(ctx, b.sql, b.args...)
 		if err != nil {
-			t.Fatalf("query %+v: %v\n%s", q, err, b.sql)
+			t.Fatalf("query %#v: %v\n%s", q.Conds, err, b.sql)
 		}
 		for rows.Next() {
 			if _, err := scanUser(rows); err != nil {
@@ -367,13 +367,13 @@ func FuzzBuildUserQuery(f *testing.F) {
 		}
 		if err := rows.Err(); err != nil {
 			rows.Close()
-			t.Fatalf("query %+v: %v\n%s", q, err, b.sql)
+			t.Fatalf("query %#v: %v\n%s", q.Conds, err, b.sql)
 		}
 		rows.Close()
 		if b.count != "" {
 			var total int
 			if err := s.rdb.QueryRowContext(ctx, b.count, b.cargs...).Scan(&total); err != nil {
-				t.Fatalf("count %+v: %v\n%s", q, err, b.count)
+				t.Fatalf("count %#v: %v\n%s", q.Conds, err, b.count)
 			}
 			if total < 0 {
 				t.Fatalf("count %+v: %d", q, total)

@@ -18,7 +18,9 @@ import (
 // sizes (S25).
 func TestBuildUserQueryRefuses(t *testing.T) {
 	t.Parallel()
-	cond := func(field, op string, vs ...any) []store.Cond { return []store.Cond{{Field: field, Op: op, Values: vs}} }
+	cond := func(field, op string, vs ...any) []store.Cond {
+		return []store.Cond{{Field: field, Op: op, Values: vs}}
+	}
 	many := func(n int, v any) []any {
 		vs := make([]any, n)
 		for i := range vs {

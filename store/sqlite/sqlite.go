@@ -62,7 +62,19 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxIdleTime(0)
 	wdb.SetConnMaxLifetime(0)
-	if err := migrate(ctx, wdb); err != nil {
+	// Openers racing on a new file may find it busy while one of them switches it to WAL,
+	// which busy_timeout does not cover: retry for a while.
+	for wait := 5 * time.Millisecond; ; wait *= 2 {
+		err = migrate(ctx, wdb)
+		if errCode(err)&0xff != sqlite3.SQLITE_BUSY || wait > time.Second {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+	if err != nil {
 		wdb.Close()
 		return nil, err
 	}
