@@ -304,3 +304,8 @@ func (c *Client) UsersByTags(ctx context.Context, tags []string, p Page) (UserPa
 func (c *Client) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	return call(c, ctx, func(ctx context.Context, token string) (UserPage, error) { return c.e.ListUsers(ctx, token, q) })
 }
+
+// ResetPassword asks for a password reset; see [Engine.ResetPassword].
+func (c *Client) ResetPassword(ctx context.Context, email string) error {
+	return c.Do(ctx, func(ctx context.Context, token string) error { return c.e.ResetPassword(ctx, token, email) })
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -113,6 +114,8 @@ type Engine struct {
 
 	stop       chan struct{} // closed by Close: background work ends
 	background sync.WaitGroup
+	mail       chan mailJob  // the bounded mail queue, closed by Close after the calls in flight
+	mailDone   chan struct{} // closed when the mail worker has drained the queue
 }
 
 // Open opens (creating when missing) an engine whose state lives in cfg.Dir. It takes an
@@ -128,6 +131,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		cfg: cfg, log: cfg.Logger, store: cfg.Store,
 		idleMS: cfg.SessionIdleTTL.Milliseconds(), maxAgeMS: cfg.SessionMaxAge.Milliseconds(),
 		drained: make(chan struct{}, 1), stop: make(chan struct{}),
+		mail: make(chan mailJob, mailQueueSize), mailDone: make(chan struct{}),
 	}
 	e.hasher = newHasher(cfg.Hashing, cfg.HashConcurrency, e.readRand)
 	if cfg.Hashing.weakerThan(DefaultHashParams) {
@@ -157,6 +161,17 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		// The engine owns its directory, so it may keep sessions in memory (rule 7).
 		e.cache = newSessionCache(cfg.SessionCacheSize)
 	}
+	if e.cfg.Mailer == nil {
+		dir := filepath.Join(cfg.Dir, "outbox")
+		ob, err := newOutbox(dir, e.now, e.readRand)
+		if err != nil {
+			e.closeStore()
+			return nil, internal(op, err)
+		}
+		e.cfg.Mailer = ob
+		e.log.Info("authcube: mail goes to the outbox directory, one .eml file per message", "dir", dir)
+	}
+	go e.mailWorker()
 	e.throttle = newThrottle(e)
 	e.background.Add(1)
 	go e.housekeeping()
@@ -167,8 +182,12 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 func (c *Config) setDefaults() error {
 	const op = "open"
 	switch {
-	case c.Dir == "" && c.Store == nil:
-		return invalid(op, "Dir", "is required")
+	case c.Dir == "" && (c.Store == nil || c.Mailer == nil):
+		return invalid(op, "Dir", "is required unless Store and Mailer are given")
+	case c.ResetTTL < 0:
+		return invalid(op, "ResetTTL", "must not be negative")
+	case c.ResetURL != "" && !strings.Contains(c.ResetURL, "{token}"):
+		return invalid(op, "ResetURL", `must contain "{token}"`)
 	case c.SessionIdleTTL < 0, c.SessionMaxAge < 0:
 		return invalid(op, "SessionIdleTTL", "must not be negative")
 	case c.PasswordMinLen < 0 || c.PasswordMinLen > canon.MaxPasswordLen:
@@ -179,6 +198,15 @@ func (c *Config) setDefaults() error {
 		return invalid(op, "SessionCacheSize", "must not be negative")
 	case c.Throttle.Free < 0 || c.Throttle.Base < 0 || c.Throttle.Max < 0:
 		return invalid(op, "Throttle", "must not be negative")
+	}
+	if c.ResetTTL == 0 {
+		c.ResetTTL = DefaultResetTTL
+	}
+	if c.MailFrom == "" {
+		c.MailFrom = DefaultMailFrom
+	}
+	if err := checkAddress(c.MailFrom); err != nil {
+		return invalid(op, "MailFrom", err.Error())
 	}
 	if c.SessionCacheSize == 0 {
 		c.SessionCacheSize = DefaultSessionCache
@@ -234,18 +262,26 @@ func (e *Engine) Close() error {
 		for e.inflight.Load() != 0 {
 			<-e.drained
 		}
+		close(e.mail) // the worker sends what is queued, then stops
+		<-e.mailDone
 		close(e.stop)
 		e.background.Wait()
 		err := e.flushActivity(context.Background())
-		err = errors.Join(err, e.store.Close())
-		if e.lock != nil {
-			err = errors.Join(err, e.lock.Release())
-		}
+		err = errors.Join(err, e.closeStore())
 		if err != nil {
 			e.closeErr = internal("close", err)
 		}
 	})
 	return e.closeErr
+}
+
+// closeStore closes the store and releases the directory.
+func (e *Engine) closeStore() error {
+	err := e.store.Close()
+	if e.lock != nil {
+		err = errors.Join(err, e.lock.Release())
+	}
+	return err
 }
 
 // begin registers a call in flight; it fails with ErrClosed once Close has started. Every
@@ -323,8 +359,16 @@ func (e *Engine) sweep(ctx context.Context) error {
 		return err
 	}
 	e.throttle.forget(now)
-	_, err = e.store.DeleteStaleThrottles(ctx, now.Add(-throttleMemory))
-	return err
+	if _, err := e.store.DeleteStaleThrottles(ctx, now.Add(-throttleMemory)); err != nil {
+		return err
+	}
+	if _, err := e.store.DeleteStaleResetTokens(ctx, now); err != nil {
+		return err
+	}
+	if ob, ok := e.cfg.Mailer.(*outbox); ok {
+		return ob.prune(now.Add(-e.cfg.ResetTTL))
+	}
+	return nil
 }
 
 // now is the engine's clock: UTC, truncated to the millisecond the store keeps.

@@ -1,9 +1,16 @@
 package authcube
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
+	"mime/quotedprintable"
+	"net/mail"
+	"strings"
+	"time"
 )
 
 // Mailer sends the engine's messages. Send must be safe for concurrent use. The engine calls it
@@ -58,4 +65,50 @@ func (m Message) GoString() string { return m.String() }
 // LogValue logs m without its link or token.
 func (m Message) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("kind", m.Kind.String()), slog.Int64("user_id", m.UserID), slog.String("to", m.To))
+}
+
+// checkAddress accepts exactly one bare address (S20): no display name, no list, no CR or LF.
+func checkAddress(a string) error {
+	if strings.ContainsAny(a, "\r\n,;<>") {
+		return errors.New("must be one bare address")
+	}
+	p, err := mail.ParseAddress(a)
+	if err != nil || p.Name != "" || p.Address != a {
+		return errors.New("must be one bare address")
+	}
+	return nil
+}
+
+// RFC5322 renders m as an Internet message (RFC 5322, MIME text/plain in UTF-8,
+// quoted-printable) dated date with the Message-ID id (without angle brackets). From and To
+// must each be one bare address and the subject one line: anything else is refused (S20), so
+// no header can be injected.
+func (m Message) RFC5322(date time.Time, id string) ([]byte, error) {
+	if err := checkAddress(m.From); err != nil {
+		return nil, fmt.Errorf("authcube: message from: %w", err)
+	}
+	if err := checkAddress(m.To); err != nil {
+		return nil, fmt.Errorf("authcube: message to: %w", err)
+	}
+	if strings.ContainsAny(m.Subject+id, "\r\n") || strings.ContainsAny(id, "<> ") {
+		return nil, errors.New("authcube: message subject or id: must be one line")
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "From: %s\r\n", m.From)
+	fmt.Fprintf(&b, "To: %s\r\n", m.To)
+	fmt.Fprintf(&b, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", m.Subject))
+	fmt.Fprintf(&b, "Date: %s\r\n", date.Format(time.RFC1123Z))
+	fmt.Fprintf(&b, "Message-ID: <%s>\r\n", id)
+	b.WriteString("MIME-Version: 1.0\r\n")
+	b.WriteString("Content-Type: text/plain; charset=utf-8\r\n")
+	b.WriteString("Content-Transfer-Encoding: quoted-printable\r\n\r\n")
+	qp := quotedprintable.NewWriter(&b)
+	text := strings.ReplaceAll(strings.ReplaceAll(m.Text, "\r\n", "\n"), "\n", "\r\n")
+	if _, err := qp.Write([]byte(text)); err != nil {
+		return nil, err
+	}
+	if err := qp.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }

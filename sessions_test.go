@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authcube/authcube"
+	"github.com/authcube/authcube/authtest"
 	"github.com/authcube/authcube/store"
 	"github.com/authcube/authcube/store/sqlite"
 	"github.com/authcube/authcube/store/storetest"
@@ -399,6 +400,7 @@ func TestCustomStoreRunsWithoutCache(t *testing.T) {
 	cfg := te.cfg
 	cfg.Dir = ""
 	cfg.Store = &storetest.Hooked{Inner: inner, Before: c.count}
+	cfg.Mailer = &authtest.Mailbox{}
 	e, err := authcube.Open(ctx, cfg)
 	require.NoError(t, err)
 	defer e.Close()

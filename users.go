@@ -187,12 +187,12 @@ func (e *Engine) UpdateUser(ctx context.Context, token string, uu UserUpdate) (U
 	if s.UserID == 0 {
 		return User{}, errorFor(ErrForbidden, op, "")
 	}
-	u, err := e.updateUser(ctx, op, s, uu, false)
+	u, cur, err := e.updateUser(ctx, op, s, uu, false)
 	if errors.Is(err, store.ErrStale) {
 		// The hash changed between reading and writing. A rehash at sign-in (same password,
 		// new parameters) must not make the change fail: check the old password against the
 		// new hash and try once more. A real change elsewhere ended this session anyway.
-		u, err = e.updateUser(ctx, op, s, uu, true)
+		u, cur, err = e.updateUser(ctx, op, s, uu, true)
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound): // the session was ended meanwhile
@@ -205,6 +205,10 @@ func (e *Engine) UpdateUser(ctx context.Context, token string, uu UserUpdate) (U
 	e.emit(Event{Kind: UserUpdated, SessionID: s.ID, UserID: u.ID, At: u.UpdatedAt})
 	if uu.Password != nil {
 		e.emit(Event{Kind: PasswordChanged, SessionID: s.ID, UserID: u.ID, At: u.UpdatedAt})
+		e.notify(ctx, MessagePasswordChanged, u.ID, u.Email)
+	}
+	if cur.EmailCanon != "" && u.EmailCanon != cur.EmailCanon {
+		e.notify(ctx, MessageEmailChanged, u.ID, cur.Email) // to the old address (S24)
 	}
 	u.LastRequestAt = s.LastRequestAt // this request; the store may lag (activity is written back)
 	return publicUser(u), nil
@@ -212,25 +216,24 @@ func (e *Engine) UpdateUser(ctx context.Context, token string, uu UserUpdate) (U
 
 // updateUser reads the user, validates uu against it and stores the change. Errors of the
 // store come back as they are (storeErr leaves *Error values alone).
-func (e *Engine) updateUser(ctx context.Context, op string, s store.Session, uu UserUpdate, retry bool) (store.User, error) {
-	cur, err := e.store.User(ctx, s.UserID)
-	if err != nil {
-		return store.User{}, err
+func (e *Engine) updateUser(ctx context.Context, op string, s store.Session, uu UserUpdate, retry bool) (u, cur store.User, err error) {
+	if cur, err = e.store.User(ctx, s.UserID); err != nil {
+		return u, cur, err
 	}
 	c, err := e.validateUpdate(op, uu, cur)
 	if err != nil {
-		return store.User{}, err
+		return u, cur, err
 	}
 	c.UserID, c.SessionHash = cur.ID, s.TokenHash
 	if uu.Password != nil {
 		if err := e.changePassword(ctx, op, &c, uu, cur, retry); err != nil {
-			return store.User{}, err
+			return u, cur, err
 		}
 	}
 	c.UpdatedAt = e.now()
 	u, revoked, err := e.store.UpdateUser(ctx, c)
 	e.revoked(revoked...)
-	return u, err
+	return u, cur, err
 }
 
 // validateUpdate checks every field set in uu and returns the change to store (without the

@@ -43,6 +43,15 @@ type Session struct {
 	LastRequestAt time.Time
 }
 
+// ResetToken is a stored password-reset token; only its hash is kept.
+type ResetToken struct {
+	TokenHash  [32]byte
+	UserID     int64
+	EmailCanon string // the address it was sent to
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
 // Activity is a request recorded in memory and written back later.
 type Activity struct {
 	TokenHash [32]byte
@@ -131,7 +140,7 @@ type Store interface {
 	UserByEmail(ctx context.Context, emailCanon string) (User, error)
 
 	// UpdateUser applies c to one user in one transaction, all or nothing, and returns the user as
-	// updated. It fails with ErrNotFound when the session c.SessionHash no longer acts for
+	// updated. A change of email or password voids the user's pending reset tokens. It fails with ErrNotFound when the session c.SessionHash no longer acts for
 	// c.UserID (a write validated earlier must not commit after a revocation), with ErrStale when
 	// c.PasswordHash is set and the stored hash is no longer c.OldPasswordHash, and with a
 	// *ConflictError when a new login or email is taken. A password change deletes the user's
@@ -141,6 +150,20 @@ type Store interface {
 	// tags, and reports the token hashes of the sessions deleted. ErrNotFound when the session no
 	// longer acts for userID.
 	DeleteUser(ctx context.Context, sessionHash [32]byte, userID int64) ([][32]byte, error)
+
+	// CreateResetToken stores a password-reset token and voids the user's other pending ones.
+	// ErrNotFound when the user is gone.
+	CreateResetToken(ctx context.Context, t ResetToken) error
+	// ResetToken returns the pending reset token with the hash: not used, not expired at now,
+	// and issued to the user's current email. ErrNotFound otherwise.
+	ResetToken(ctx context.Context, tokenHash [32]byte, now time.Time) (ResetToken, error)
+	// ConsumeResetToken uses the token in one transaction: it marks it used with a conditional
+	// update (so of concurrent callers exactly one succeeds), sets the user's password hash,
+	// deletes every session of the user (returning their hashes) and voids the user's other
+	// reset tokens. ErrNotFound when the token is not pending (see ResetToken).
+	ConsumeResetToken(ctx context.Context, tokenHash [32]byte, now time.Time, passwordHash string) (userID int64, revoked [][32]byte, err error)
+	// DeleteStaleResetTokens deletes used tokens and those expired before now.
+	DeleteStaleResetTokens(ctx context.Context, now time.Time) (int, error)
 
 	// UserByPhone returns the oldest user with the phone (normal form), with or without its
 	// leading "+" (a number typed once with and once without it is the same number), or

@@ -218,6 +218,11 @@ func (s *Store) UpdateUser(ctx context.Context, c store.UserChange) (store.User,
 				return err
 			}
 		}
+		if c.PasswordHash != nil || c.Email != nil {
+			if _, err := tx.exec(`DELETE FROM reset_tokens WHERE user_id = ?`, c.UserID); err != nil {
+				return err
+			}
+		}
 		var err error
 		u, err = scanUser(tx.queryRow(`SELECT `+userColumns+` FROM users WHERE id = ?`, c.UserID))
 		return err

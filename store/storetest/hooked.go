@@ -211,5 +211,37 @@ func (h *Hooked) QueryUsers(ctx context.Context, q store.Query) ([]store.User, i
 	return h.Inner.QueryUsers(ctx, q)
 }
 
+// CreateResetToken implements store.Store.
+func (h *Hooked) CreateResetToken(ctx context.Context, t store.ResetToken) error {
+	if err := h.Before("CreateResetToken"); err != nil {
+		return err
+	}
+	return h.Inner.CreateResetToken(ctx, t)
+}
+
+// ResetToken implements store.Store.
+func (h *Hooked) ResetToken(ctx context.Context, tokenHash [32]byte, now time.Time) (store.ResetToken, error) {
+	if err := h.Before("ResetToken"); err != nil {
+		return store.ResetToken{}, err
+	}
+	return h.Inner.ResetToken(ctx, tokenHash, now)
+}
+
+// ConsumeResetToken implements store.Store.
+func (h *Hooked) ConsumeResetToken(ctx context.Context, tokenHash [32]byte, now time.Time, passwordHash string) (int64, [][32]byte, error) {
+	if err := h.Before("ConsumeResetToken"); err != nil {
+		return 0, nil, err
+	}
+	return h.Inner.ConsumeResetToken(ctx, tokenHash, now, passwordHash)
+}
+
+// DeleteStaleResetTokens implements store.Store.
+func (h *Hooked) DeleteStaleResetTokens(ctx context.Context, now time.Time) (int, error) {
+	if err := h.Before("DeleteStaleResetTokens"); err != nil {
+		return 0, err
+	}
+	return h.Inner.DeleteStaleResetTokens(ctx, now)
+}
+
 // Close implements store.Store; it is not hooked, so that cleanup always runs.
 func (h *Hooked) Close() error { return h.Inner.Close() }

@@ -1,0 +1,91 @@
+package blob_test
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authcube/authcube/blob"
+)
+
+func TestLinkMakesABackup(t *testing.T) {
+	d, path := newDir(t)
+	ctx := context.Background()
+	us := uids(t, 12, 20)
+	for i, uid := range us {
+		_, _, err := d.Put(ctx, uid, bytes.NewReader(randBytes(byte(i), 1000+i)), 1<<20)
+		require.NoError(t, err)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(path, us[0][:2], ".tmp-inprogress"), nil, 0o600))
+
+	backup := filepath.Join(t.TempDir(), "backup", "blobs")
+	require.NoError(t, d.Link(ctx, backup))
+	for i, uid := range us {
+		src, err := os.Stat(filepath.Join(path, uid[:2], uid))
+		require.NoError(t, err)
+		dst, err := os.Stat(filepath.Join(backup, uid[:2], uid))
+		require.NoError(t, err)
+		if runtime.GOOS != "windows" {
+			assert.True(t, os.SameFile(src, dst), "a hard link on one filesystem")
+		}
+		got, err := os.ReadFile(filepath.Join(backup, uid[:2], uid))
+		require.NoError(t, err)
+		assert.Equal(t, randBytes(byte(i), 1000+i), got)
+	}
+
+	b, err := blob.OpenDir(backup)
+	require.NoError(t, err)
+	defer b.Close()
+	want := slices.Clone(us)
+	slices.Sort(want)
+	assert.Equal(t, want, listAll(t, b), "the backup is a store; temp files are not copied")
+
+	// Deleting from the store leaves the backup's link intact.
+	require.NoError(t, d.Delete(ctx, us[0]))
+	assert.Equal(t, randBytes(0, 1000), readBlob(t, b, us[0]))
+
+	require.ErrorIs(t, d.Link(ctx, backup), fs.ErrExist, "destination not empty")
+	empty := t.TempDir()
+	require.NoError(t, d.Link(ctx, empty), "an existing empty directory is fine")
+	assert.Len(t, files(t, empty), len(us)-1)
+	assert.Error(t, d.Link(ctx, filepath.Join(path, "backup")), "not inside the store")
+}
+
+func TestLinkCopiesAcrossDevices(t *testing.T) {
+	other, err := os.MkdirTemp("/dev/shm", "blobtest-")
+	if err != nil {
+		t.Skip("no /dev/shm:", err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(other) })
+	d, path := newDir(t)
+	ctx := context.Background()
+	us := uids(t, 14, 5)
+	for i, uid := range us {
+		_, _, err := d.Put(ctx, uid, bytes.NewReader(randBytes(byte(i), 5000)), 1<<20)
+		require.NoError(t, err)
+	}
+	backup := filepath.Join(other, "blobs")
+	require.NoError(t, d.Link(ctx, backup))
+	for i, uid := range us {
+		got, err := os.ReadFile(filepath.Join(backup, uid[:2], uid))
+		require.NoError(t, err)
+		assert.Equal(t, randBytes(byte(i), 5000), got, "copied where links are impossible")
+		fi, err := os.Stat(filepath.Join(backup, uid[:2], uid))
+		require.NoError(t, err)
+		assert.Equal(t, fs.FileMode(0o600), fi.Mode().Perm())
+		src, err := os.Stat(filepath.Join(path, uid[:2], uid))
+		require.NoError(t, err)
+		if os.SameFile(src, fi) {
+			t.Log("linked, not copied: the temp directory is on /dev/shm's filesystem")
+		}
+	}
+	assert.Len(t, files(t, backup), len(us))
+}

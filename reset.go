@@ -1,0 +1,218 @@
+package authcube
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/authcube/authcube/internal/canon"
+	"github.com/authcube/authcube/store"
+)
+
+const (
+	// DefaultResetTTL is the lifetime of a password-reset token.
+	DefaultResetTTL = time.Hour
+	// DefaultMailFrom is the From address of every message unless Config.MailFrom says otherwise.
+	DefaultMailFrom = "authcube@localhost"
+
+	mailQueueSize = 1024
+	sendTimeout   = 30 * time.Second
+)
+
+// mailJob is one piece of background mail work: a reset request to look up (email set), or a
+// message to send.
+type mailJob struct {
+	emailCanon string
+	msg        Message
+}
+
+// ResetPassword asks for a password reset for the account with the email. It validates the
+// address (ErrInvalid when it is not one) and queues the rest — the look-up, a reset token and
+// the mail to the stored address — so the answer and its timing are the same whether or not an
+// account has that address (S18). Any live session may ask. Requests are throttled per address.
+// The mail carries Config.ResetURL with the token, or the bare token.
+func (e *Engine) ResetPassword(ctx context.Context, token, email string) error {
+	const op = "reset password"
+	if err := e.begin(op); err != nil {
+		return err
+	}
+	defer e.done()
+	s, err := e.live(ctx, op, token)
+	if err != nil {
+		return err
+	}
+	_, key, err := canon.Email(email)
+	if err != nil {
+		return invalidFrom(op, err)
+	}
+	// Every request counts against the address: a flood of reset mail is refused, for unknown
+	// addresses as well (so the refusal tells nothing).
+	tkey := "reset:" + key
+	if err := e.throttle.reserve(ctx, op, tkey, email, "password"); err != nil {
+		return err
+	}
+	e.throttle.finish(context.WithoutCancel(ctx), tkey, false)
+	if err := e.queueMail(ctx, mailJob{emailCanon: key}); err != nil {
+		return storeErr(op, err)
+	}
+	e.emit(Event{Kind: PasswordResetRequested, SessionID: s.ID, Login: email})
+	return nil
+}
+
+// ConfirmPasswordReset sets a new password with a reset token from a reset mail. It needs no
+// session and does not sign in. The password follows the rules of sign-up (S1-S3). All the
+// user's sessions end, the token and every other pending one are void, and the user gets a
+// MessagePasswordChanged. A token that is malformed, unknown, expired, used, superseded by a
+// newer one, or issued before an email or password change is ErrInvalid with Field
+// "reset_token"; of concurrent confirmations of one token exactly one succeeds.
+func (e *Engine) ConfirmPasswordReset(ctx context.Context, resetToken, newPassword string) error {
+	const op = "confirm password reset"
+	if err := e.begin(op); err != nil {
+		return err
+	}
+	defer e.done()
+	badToken := invalid(op, "reset_token", "is invalid or has expired")
+	hash, ok := tokenHash(resetToken)
+	if !ok {
+		return badToken
+	}
+	// Reset tokens carry 256 random bits, so guessing is hopeless; repeated attempts with one
+	// token still go through the throttle, like every way in.
+	key := "reset-token:" + hex.EncodeToString(hash[:16])
+	if err := e.throttle.reserve(ctx, op, key, "", "password"); err != nil {
+		return err
+	}
+	success := false
+	defer func() { e.throttle.finish(context.WithoutCancel(ctx), key, success) }()
+
+	now := e.now()
+	rt, err := e.store.ResetToken(ctx, hash, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return badToken
+	}
+	if err != nil {
+		return storeErr(op, err)
+	}
+	u, err := e.store.User(ctx, rt.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return badToken
+	}
+	if err != nil {
+		return storeErr(op, err)
+	}
+	password, err := e.checkNewPassword(op, "password", newPassword, u.Login, u.Email)
+	if err != nil {
+		success = true // a weak password is not a failed guess
+		return err
+	}
+	newHash, err := e.hasher.hash(ctx, password)
+	if err != nil {
+		return internal(op, err)
+	}
+	userID, revoked, err := e.store.ConsumeResetToken(ctx, hash, now, newHash)
+	e.revoked(revoked...)
+	if errors.Is(err, store.ErrNotFound) { // another confirmation won, or the token went
+		return badToken
+	}
+	if err != nil {
+		return storeErr(op, err)
+	}
+	success = true
+	e.emit(Event{Kind: PasswordReset, UserID: userID, At: now})
+	e.notify(ctx, MessagePasswordChanged, u.ID, u.Email)
+	return nil
+}
+
+// queueMail hands a job to the background mail worker, waiting while the queue is full.
+func (e *Engine) queueMail(ctx context.Context, job mailJob) error {
+	select {
+	case e.mail <- job:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// notify queues a notice (password changed, email changed) to address; "" sends nothing.
+func (e *Engine) notify(ctx context.Context, kind MessageKind, userID int64, address string) {
+	if address == "" {
+		return
+	}
+	m := Message{Kind: kind, UserID: userID, From: e.cfg.MailFrom, To: address}
+	switch kind {
+	case MessagePasswordChanged:
+		m.Subject = "Your password was changed"
+		m.Text = "The password of your account was just changed.\n\n" +
+			"If it was you, there is nothing to do. If it was not, reset your password at once:\n" +
+			"someone else may have it.\n"
+	case MessageEmailChanged:
+		m.Subject = "Your email address was changed"
+		m.Text = "The email address of your account was just changed, so mail about it no longer\n" +
+			"comes here.\n\nIf it was not you, contact the service at once.\n"
+	}
+	if err := e.queueMail(context.WithoutCancel(ctx), mailJob{msg: m}); err != nil {
+		e.log.Error("authcube: queueing a notice", "kind", kind.String(), "err", err)
+	}
+}
+
+// mailWorker drains the mail queue until it is closed (at Close, after the calls in flight).
+func (e *Engine) mailWorker() {
+	defer close(e.mailDone)
+	for job := range e.mail {
+		ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
+		var err error
+		if job.emailCanon != "" {
+			err = e.sendReset(ctx, job.emailCanon)
+		} else {
+			err = e.cfg.Mailer.Send(ctx, job.msg)
+		}
+		cancel()
+		if err != nil {
+			e.log.Error("authcube: sending mail", "err", err)
+		}
+	}
+}
+
+// sendReset does the work of a reset request off the caller's path: the look-up, a new token
+// (voiding older ones) and the mail to the stored address. An unknown address sends nothing.
+func (e *Engine) sendReset(ctx context.Context, emailCanon string) error {
+	u, err := e.store.UserByEmail(ctx, emailCanon)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	token, hash, err := e.newToken()
+	if err != nil {
+		return err
+	}
+	now := e.now()
+	rt := store.ResetToken{TokenHash: hash, UserID: u.ID, EmailCanon: u.EmailCanon, CreatedAt: now, ExpiresAt: now.Add(e.cfg.ResetTTL)}
+	if err := e.store.CreateResetToken(ctx, rt); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // deleted meanwhile
+		}
+		return err
+	}
+	m := Message{
+		Kind: MessagePasswordReset, UserID: u.ID, From: e.cfg.MailFrom, To: u.Email, Token: token,
+		Subject: "Reset your password",
+	}
+	valid := fmt.Sprintf("within %s", e.cfg.ResetTTL)
+	if e.cfg.ResetURL != "" {
+		m.Link = strings.ReplaceAll(e.cfg.ResetURL, "{token}", url.QueryEscape(token))
+		m.Text = "Someone asked to reset the password of your account.\n\n" +
+			"To choose a new password, open this link " + valid + ":\n" + m.Link + "\n\n" +
+			"If it was not you, ignore this message: your password stays as it is.\n"
+	} else {
+		m.Text = "Someone asked to reset the password of your account.\n\n" +
+			"To choose a new password, use this reset code " + valid + ":\n" + token + "\n\n" +
+			"If it was not you, ignore this message: your password stays as it is.\n"
+	}
+	return e.cfg.Mailer.Send(ctx, m)
+}
