@@ -28,6 +28,29 @@ const (
 type mailJob struct {
 	emailCanon string
 	msg        Message
+	barrier    chan struct{} // closed when the worker reaches it (FlushMail)
+}
+
+// FlushMail waits until the mail queued before the call has been handled: reset requests
+// looked up and their mail sent, notices sent. Mail is queued off the caller's path (S18), so
+// tests and tools call FlushMail before looking at what was sent. It returns ctx's error if ctx
+// ends first, and ErrClosed after Close (which flushes the queue itself).
+func (e *Engine) FlushMail(ctx context.Context) error {
+	const op = "flush mail"
+	if err := e.begin(op); err != nil {
+		return err
+	}
+	defer e.done()
+	done := make(chan struct{})
+	if err := e.queueMail(ctx, mailJob{barrier: done}); err != nil {
+		return internal(op, err)
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return internal(op, ctx.Err())
+	}
 }
 
 // ResetPassword asks for a password reset for the account with the email. It validates the
@@ -163,6 +186,10 @@ func (e *Engine) notify(ctx context.Context, kind MessageKind, userID int64, add
 func (e *Engine) mailWorker() {
 	defer close(e.mailDone)
 	for job := range e.mail {
+		if job.barrier != nil {
+			close(job.barrier)
+			continue
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
 		var err error
 		if job.emailCanon != "" {

@@ -145,6 +145,7 @@ func (env *Env) open(t testing.TB) {
 		t.Fatalf("authtest: %v", err)
 	}
 	env.Engine = e
+	env.Mailbox.attach(e)
 	t.Cleanup(func() { e.Close() })
 }
 
@@ -213,10 +214,29 @@ func (c *Clock) Set(t time.Time) {
 	c.t = t
 }
 
-// Mailbox is a Mailer that keeps every message. Safe for concurrent use.
+// Mailbox is a Mailer that keeps every message. Its readers first wait for the engine's mail
+// queue (Engine.FlushMail): mail is sent in the background, and a test should see what its
+// calls so far have sent. Safe for concurrent use.
 type Mailbox struct {
-	mu   sync.Mutex
-	msgs []authcube.Message
+	mu     sync.Mutex
+	msgs   []authcube.Message
+	engine *authcube.Engine
+}
+
+func (m *Mailbox) attach(e *authcube.Engine) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.engine = e
+}
+
+// flush waits for the engine's queued mail, when an open engine is attached.
+func (m *Mailbox) flush() {
+	m.mu.Lock()
+	e := m.engine
+	m.mu.Unlock()
+	if e != nil {
+		_ = e.FlushMail(context.Background()) // ErrClosed: Close flushed already
+	}
 }
 
 // Send keeps m.
@@ -229,6 +249,7 @@ func (m *Mailbox) Send(_ context.Context, msg authcube.Message) error {
 
 // Messages returns the messages sent so far, oldest first.
 func (m *Mailbox) Messages() []authcube.Message {
+	m.flush()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]authcube.Message(nil), m.msgs...)
@@ -236,6 +257,7 @@ func (m *Mailbox) Messages() []authcube.Message {
 
 // Last returns the latest message, and false when there is none.
 func (m *Mailbox) Last() (authcube.Message, bool) {
+	m.flush()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.msgs) == 0 {
@@ -245,9 +267,9 @@ func (m *Mailbox) Last() (authcube.Message, bool) {
 }
 
 // LastResetToken returns the token of the latest password-reset message, or "" when none was
-// sent. Reset mail is queued in the background: call it after the engine has sent it (the
-// engine's ResetPassword returns before the mail goes; see the reset documentation).
+// sent.
 func (m *Mailbox) LastResetToken() string {
+	m.flush()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i := len(m.msgs) - 1; i >= 0; i-- {
