@@ -282,7 +282,9 @@ func (c *Client) UserByEmail(ctx context.Context, email string) (User, error) {
 
 // UsersByFullName; see [Engine.UsersByFullName].
 func (c *Client) UsersByFullName(ctx context.Context, name string, p Page) (UserPage, error) {
-	return call(c, ctx, func(ctx context.Context, token string) (UserPage, error) { return c.e.UsersByFullName(ctx, token, name, p) })
+	return call(c, ctx, func(ctx context.Context, token string) (UserPage, error) {
+		return c.e.UsersByFullName(ctx, token, name, p)
+	})
 }
 
 // UserByPhone; see [Engine.UserByPhone].
@@ -292,7 +294,9 @@ func (c *Client) UserByPhone(ctx context.Context, phone string) (User, error) {
 
 // UserByExternalID; see [Engine.UserByExternalID].
 func (c *Client) UserByExternalID(ctx context.Context, externalID string) (User, error) {
-	return call(c, ctx, func(ctx context.Context, token string) (User, error) { return c.e.UserByExternalID(ctx, token, externalID) })
+	return call(c, ctx, func(ctx context.Context, token string) (User, error) {
+		return c.e.UserByExternalID(ctx, token, externalID)
+	})
 }
 
 // UsersByTags; see [Engine.UsersByTags].
