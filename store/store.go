@@ -19,6 +19,10 @@ import (
 // legitimately find nothing say so in their comment.
 var ErrNotFound = errors.New("store: not found")
 
+// ErrInvalidAvatar is returned by UpdateUser when the avatar UID is not a complete file of the
+// user.
+var ErrInvalidAvatar = errors.New("store: avatar is not a complete file of the user")
+
 // ErrStale is returned when a compare-and-swap finds the record changed since it was read (a
 // concurrent password change, say).
 var ErrStale = errors.New("store: changed concurrently")
@@ -41,6 +45,19 @@ type Session struct {
 	CreatedAt     time.Time //
 	SignedInAt    time.Time // zero for an application session
 	LastRequestAt time.Time
+}
+
+// File is a stored file's metadata; its bytes live in a blob.Store under UID.
+type File struct {
+	ID          int64
+	UID         string
+	OwnerID     int64
+	Name        string
+	ContentType string
+	Size        int64
+	Public      bool
+	Complete    bool
+	CreatedAt   time.Time
 }
 
 // ResetToken is a stored password-reset token; only its hash is kept.
@@ -140,7 +157,9 @@ type Store interface {
 	UserByEmail(ctx context.Context, emailCanon string) (User, error)
 
 	// UpdateUser applies c to one user in one transaction, all or nothing, and returns the user as
-	// updated. A change of email or password voids the user's pending reset tokens. It fails with ErrNotFound when the session c.SessionHash no longer acts for
+	// updated. A change of email or password voids the user's pending reset tokens. A new
+	// AvatarUID must be a complete file of the user (else ErrInvalidAvatar); the file it
+	// replaces, or clears, is deleted with it (its bytes become unreferenced). It fails with ErrNotFound when the session c.SessionHash no longer acts for
 	// c.UserID (a write validated earlier must not commit after a revocation), with ErrStale when
 	// c.PasswordHash is set and the stored hash is no longer c.OldPasswordHash, and with a
 	// *ConflictError when a new login or email is taken. A password change deletes the user's
@@ -164,6 +183,31 @@ type Store interface {
 	ConsumeResetToken(ctx context.Context, tokenHash [32]byte, now time.Time, passwordHash string) (userID int64, revoked [][32]byte, err error)
 	// DeleteStaleResetTokens deletes used tokens and those expired before now.
 	DeleteStaleResetTokens(ctx context.Context, now time.Time) (int, error)
+
+	// CreateFile inserts a pending file for f.OwnerID, if the session sessionHash still acts for
+	// that user (else ErrNotFound), and returns its id, never one used before.
+	CreateFile(ctx context.Context, sessionHash [32]byte, f File) (int64, error)
+	// CompleteFile marks the owner's pending file uid complete with its size and content type and
+	// returns it; ErrNotFound when there is no such pending file.
+	CompleteFile(ctx context.Context, uid string, ownerID, size int64, contentType string) (File, error)
+	// File returns the file with the uid, pending or complete, or ErrNotFound.
+	File(ctx context.Context, uid string) (File, error)
+	// FileByID returns the file with the id, or ErrNotFound.
+	FileByID(ctx context.Context, id int64) (File, error)
+	// UserFiles returns the owner's files by id, after afterID, skipping offset, at most limit,
+	// and their total counted up to totalCap.
+	UserFiles(ctx context.Context, ownerID, afterID int64, offset, limit, totalCap int) ([]File, int, error)
+	// RenameFile renames the owner's file; ErrNotFound when the owner has no file with the uid.
+	RenameFile(ctx context.Context, uid string, ownerID int64, name string) (File, error)
+	// DeleteFile deletes the owner's file row (and clears it as the owner's avatar); ErrNotFound
+	// when the owner has no file with the uid. The caller deletes the bytes.
+	DeleteFile(ctx context.Context, uid string, ownerID int64) error
+	// DeletePendingFiles deletes files still pending that were created before `before` and
+	// returns their uids.
+	DeletePendingFiles(ctx context.Context, before time.Time) ([]string, error)
+	// FileExists reports whether a file row with the uid exists (for collecting unreferenced
+	// bytes).
+	FileExists(ctx context.Context, uid string) (bool, error)
 
 	// UserByPhone returns the oldest user with the phone (normal form), with or without its
 	// leading "+" (a number typed once with and once without it is the same number), or

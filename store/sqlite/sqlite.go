@@ -210,7 +210,7 @@ func nullString(s string) any {
 }
 
 func wrap(op string, err error) error {
-	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrStale) {
+	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrInvalidAvatar) {
 		return err
 	}
 	var ce *store.ConflictError

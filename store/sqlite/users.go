@@ -192,6 +192,11 @@ func (s *Store) UpdateUser(ctx context.Context, c store.UserChange) (store.User,
 		if err := sessionActsFor(tx, c.SessionHash, c.UserID); err != nil {
 			return err
 		}
+		if c.AvatarUID != nil {
+			if err := setAvatar(tx, c.UserID, *c.AvatarUID); err != nil {
+				return err
+			}
+		}
 		if c.PasswordHash != nil {
 			var current sql.NullString
 			if err := tx.queryRow(`SELECT password_hash FROM users WHERE id = ?`, c.UserID).Scan(&current); err != nil {
@@ -228,6 +233,23 @@ func (s *Store) UpdateUser(ctx context.Context, c store.UserChange) (store.User,
 		return err
 	})
 	return u, revoked, wrap("update user", err)
+}
+
+// setAvatar checks a new avatar (a complete file of the user) and deletes the file it replaces.
+func setAvatar(tx *wtx, userID int64, uid string) error {
+	if uid != "" {
+		var one int
+		err := tx.queryRow(`SELECT 1 FROM files WHERE uid = ? AND owner_id = ? AND complete = 1`, uid, userID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrInvalidAvatar
+		}
+		if err != nil {
+			return err
+		}
+	}
+	_, err := tx.exec(`DELETE FROM files WHERE owner_id = ? AND uid = (SELECT avatar_uid FROM users WHERE id = ?) AND uid <> ?`,
+		userID, userID, uid)
+	return err
 }
 
 // DeleteUser implements [store.Store].

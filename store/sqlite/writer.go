@@ -191,7 +191,7 @@ func (w *writer) try(batch []*op) (errs []error, culprit int, err error) {
 // opOwnError reports whether err is the operation's own outcome, leaving the transaction usable.
 func opOwnError(err error) bool {
 	var ce *store.ConflictError
-	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrStale) || errors.As(err, &ce) || isConstraint(err)
+	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrInvalidAvatar) || errors.As(err, &ce) || isConstraint(err)
 }
 
 func (w *writer) rollback() { w.conn.ExecContext(w.ctx, "ROLLBACK") } //nolint:errcheck // best effort: the transaction may already be gone

@@ -243,5 +243,77 @@ func (h *Hooked) DeleteStaleResetTokens(ctx context.Context, now time.Time) (int
 	return h.Inner.DeleteStaleResetTokens(ctx, now)
 }
 
+// CreateFile implements store.Store.
+func (h *Hooked) CreateFile(ctx context.Context, sessionHash [32]byte, f store.File) (int64, error) {
+	if err := h.Before("CreateFile"); err != nil {
+		return 0, err
+	}
+	return h.Inner.CreateFile(ctx, sessionHash, f)
+}
+
+// CompleteFile implements store.Store.
+func (h *Hooked) CompleteFile(ctx context.Context, uid string, ownerID, size int64, contentType string) (store.File, error) {
+	if err := h.Before("CompleteFile"); err != nil {
+		return store.File{}, err
+	}
+	return h.Inner.CompleteFile(ctx, uid, ownerID, size, contentType)
+}
+
+// File implements store.Store.
+func (h *Hooked) File(ctx context.Context, uid string) (store.File, error) {
+	if err := h.Before("File"); err != nil {
+		return store.File{}, err
+	}
+	return h.Inner.File(ctx, uid)
+}
+
+// FileByID implements store.Store.
+func (h *Hooked) FileByID(ctx context.Context, id int64) (store.File, error) {
+	if err := h.Before("FileByID"); err != nil {
+		return store.File{}, err
+	}
+	return h.Inner.FileByID(ctx, id)
+}
+
+// UserFiles implements store.Store.
+func (h *Hooked) UserFiles(ctx context.Context, ownerID, afterID int64, offset, limit, totalCap int) ([]store.File, int, error) {
+	if err := h.Before("UserFiles"); err != nil {
+		return nil, 0, err
+	}
+	return h.Inner.UserFiles(ctx, ownerID, afterID, offset, limit, totalCap)
+}
+
+// RenameFile implements store.Store.
+func (h *Hooked) RenameFile(ctx context.Context, uid string, ownerID int64, name string) (store.File, error) {
+	if err := h.Before("RenameFile"); err != nil {
+		return store.File{}, err
+	}
+	return h.Inner.RenameFile(ctx, uid, ownerID, name)
+}
+
+// DeleteFile implements store.Store.
+func (h *Hooked) DeleteFile(ctx context.Context, uid string, ownerID int64) error {
+	if err := h.Before("DeleteFile"); err != nil {
+		return err
+	}
+	return h.Inner.DeleteFile(ctx, uid, ownerID)
+}
+
+// DeletePendingFiles implements store.Store.
+func (h *Hooked) DeletePendingFiles(ctx context.Context, before time.Time) ([]string, error) {
+	if err := h.Before("DeletePendingFiles"); err != nil {
+		return nil, err
+	}
+	return h.Inner.DeletePendingFiles(ctx, before)
+}
+
+// FileExists implements store.Store.
+func (h *Hooked) FileExists(ctx context.Context, uid string) (bool, error) {
+	if err := h.Before("FileExists"); err != nil {
+		return false, err
+	}
+	return h.Inner.FileExists(ctx, uid)
+}
+
 // Close implements store.Store; it is not hooked, so that cleanup always runs.
 func (h *Hooked) Close() error { return h.Inner.Close() }

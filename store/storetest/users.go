@@ -167,8 +167,6 @@ func testUpdateOnlyNonNil(t *testing.T, s store.Store) {
 			func(u *store.User) { u.ExternalID = "ext-new" }},
 		{"CustomData", func(c *store.UserChange, _ store.User) { c.CustomData = ptr(`{"x":2}`) },
 			func(u *store.User) { u.CustomData = `{"x":2}` }},
-		{"AvatarUID", func(c *store.UserChange, _ store.User) { c.AvatarUID = ptr("a1b2c3") },
-			func(u *store.User) { u.AvatarUID = "a1b2c3" }},
 		{"Tags", func(c *store.UserChange, _ store.User) { c.Tags = ptr([]string{"new", "shared"}) },
 			func(u *store.User) { u.Tags = []string{"new", "shared"} }},
 		{"NoTags", func(c *store.UserChange, _ store.User) { c.Tags = ptr([]string{}) },
