@@ -3,6 +3,7 @@ package authcube
 import (
 	"context"
 	"errors"
+	"io"
 	"sync"
 )
 
@@ -312,4 +313,55 @@ func (c *Client) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 // ResetPassword asks for a password reset; see [Engine.ResetPassword].
 func (c *Client) ResetPassword(ctx context.Context, email string) error {
 	return c.Do(ctx, func(ctx context.Context, token string) error { return c.e.ResetPassword(ctx, token, email) })
+}
+
+// UploadFile; see [Engine.UploadFile].
+func (c *Client) UploadFile(ctx context.Context, f NewFile, r io.Reader) (File, error) {
+	return call(c, ctx, func(ctx context.Context, token string) (File, error) { return c.e.UploadFile(ctx, token, f, r) })
+}
+
+// CreateFile; see [Engine.CreateFile].
+func (c *Client) CreateFile(ctx context.Context, f NewFile) (File, error) {
+	return call(c, ctx, func(ctx context.Context, token string) (File, error) { return c.e.CreateFile(ctx, token, f) })
+}
+
+// WriteFile; see [Engine.WriteFile]. It is not retried after a renewal when r was partly read.
+func (c *Client) WriteFile(ctx context.Context, uid string, r io.Reader) (File, error) {
+	return call(c, ctx, func(ctx context.Context, token string) (File, error) { return c.e.WriteFile(ctx, token, uid, r) })
+}
+
+// OpenFile; see [Engine.OpenFile].
+func (c *Client) OpenFile(ctx context.Context, uid string) (io.ReadSeekCloser, File, error) {
+	var rc io.ReadSeekCloser
+	var f File
+	err := c.Do(ctx, func(ctx context.Context, token string) (err error) {
+		rc, f, err = c.e.OpenFile(ctx, token, uid)
+		return err
+	})
+	return rc, f, err
+}
+
+// File; see [Engine.File].
+func (c *Client) File(ctx context.Context, uid string) (File, error) {
+	return call(c, ctx, func(ctx context.Context, token string) (File, error) { return c.e.File(ctx, token, uid) })
+}
+
+// FileByID; see [Engine.FileByID].
+func (c *Client) FileByID(ctx context.Context, id int64) (File, error) {
+	return call(c, ctx, func(ctx context.Context, token string) (File, error) { return c.e.FileByID(ctx, token, id) })
+}
+
+// Files; see [Engine.Files].
+func (c *Client) Files(ctx context.Context, p Page) (FilePage, error) {
+	return call(c, ctx, func(ctx context.Context, token string) (FilePage, error) { return c.e.Files(ctx, token, p) })
+}
+
+// RenameFile; see [Engine.RenameFile].
+func (c *Client) RenameFile(ctx context.Context, uid, name string) (File, error) {
+	return call(c, ctx, func(ctx context.Context, token string) (File, error) { return c.e.RenameFile(ctx, token, uid, name) })
+}
+
+// DeleteFile; see [Engine.DeleteFile].
+func (c *Client) DeleteFile(ctx context.Context, uid string) error {
+	return c.Do(ctx, func(ctx context.Context, token string) error { return c.e.DeleteFile(ctx, token, uid) })
 }

@@ -16,6 +16,7 @@ import (
 
 	"crypto/rand"
 
+	"github.com/authcube/authcube/blob"
 	"github.com/authcube/authcube/internal/canon"
 	"github.com/authcube/authcube/internal/dirlock"
 	"github.com/authcube/authcube/store"
@@ -80,8 +81,13 @@ type Config struct {
 	// OnEvent, when set, receives every [Event] after its change has committed, on the goroutine
 	// of the call that caused it, with no engine lock held. It must not block for long.
 	OnEvent func(Event)
+	// MaxFileSize is the largest file in bytes, enforced while the bytes stream in; 0 means
+	// 100 MiB.
+	MaxFileSize int64
 	// Store replaces the default SQLite store in Dir. A custom store gets no directory lock.
 	Store store.Store
+	// Blobs replaces the default file store, the directory Dir/blobs.
+	Blobs blob.Store
 	// Now is the clock; nil means time.Now. The engine uses Now().UTC() truncated to milliseconds.
 	Now func() time.Time
 	// Rand is the source of tokens, ids and salts; nil means crypto/rand.Reader. Tests inject a
@@ -98,6 +104,7 @@ type Engine struct {
 	lock     *dirlock.Lock
 	log      *slog.Logger
 	hasher   *hasher
+	blobs    blob.Store
 	cache    *sessionCache // nil with a custom Store
 	throttle *throttle
 
@@ -128,7 +135,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{
-		cfg: cfg, log: cfg.Logger, store: cfg.Store,
+		cfg: cfg, log: cfg.Logger, store: cfg.Store, blobs: cfg.Blobs,
 		idleMS: cfg.SessionIdleTTL.Milliseconds(), maxAgeMS: cfg.SessionMaxAge.Milliseconds(),
 		drained: make(chan struct{}, 1), stop: make(chan struct{}),
 		mail: make(chan mailJob, mailQueueSize), mailDone: make(chan struct{}),
@@ -161,6 +168,14 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		// The engine owns its directory, so it may keep sessions in memory (rule 7).
 		e.cache = newSessionCache(cfg.SessionCacheSize)
 	}
+	if e.blobs == nil {
+		bs, err := blob.OpenDir(filepath.Join(cfg.Dir, "blobs"))
+		if err != nil {
+			e.closeStore()
+			return nil, internal(op, err)
+		}
+		e.blobs = bs
+	}
 	if e.cfg.Mailer == nil {
 		dir := filepath.Join(cfg.Dir, "outbox")
 		ob, err := newOutbox(dir, e.now, e.readRand)
@@ -182,8 +197,10 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 func (c *Config) setDefaults() error {
 	const op = "open"
 	switch {
-	case c.Dir == "" && (c.Store == nil || c.Mailer == nil):
-		return invalid(op, "Dir", "is required unless Store and Mailer are given")
+	case c.Dir == "" && (c.Store == nil || c.Blobs == nil || c.Mailer == nil):
+		return invalid(op, "Dir", "is required unless Store, Blobs and Mailer are given")
+	case c.MaxFileSize < 0:
+		return invalid(op, "MaxFileSize", "must not be negative")
 	case c.ResetTTL < 0:
 		return invalid(op, "ResetTTL", "must not be negative")
 	case c.ResetURL != "" && !strings.Contains(c.ResetURL, "{token}"):
@@ -198,6 +215,9 @@ func (c *Config) setDefaults() error {
 		return invalid(op, "SessionCacheSize", "must not be negative")
 	case c.Throttle.Free < 0 || c.Throttle.Base < 0 || c.Throttle.Max < 0:
 		return invalid(op, "Throttle", "must not be negative")
+	}
+	if c.MaxFileSize == 0 {
+		c.MaxFileSize = DefaultMaxFileSize
 	}
 	if c.ResetTTL == 0 {
 		c.ResetTTL = DefaultResetTTL
@@ -278,6 +298,9 @@ func (e *Engine) Close() error {
 // closeStore closes the store and releases the directory.
 func (e *Engine) closeStore() error {
 	err := e.store.Close()
+	if e.blobs != nil {
+		err = errors.Join(err, e.blobs.Close())
+	}
 	if e.lock != nil {
 		err = errors.Join(err, e.lock.Release())
 	}
@@ -363,6 +386,9 @@ func (e *Engine) sweep(ctx context.Context) error {
 		return err
 	}
 	if _, err := e.store.DeleteStaleResetTokens(ctx, now); err != nil {
+		return err
+	}
+	if err := e.collectFiles(ctx); err != nil {
 		return err
 	}
 	if ob, ok := e.cfg.Mailer.(*outbox); ok {

@@ -223,26 +223,35 @@ func (e *Engine) UsersByTags(ctx context.Context, token string, tags []string, p
 
 // page runs a page query ordered by id.
 func (e *Engine) page(ctx context.Context, op, token string, conds []store.Cond, p Page) (UserPage, error) {
-	if p.PerPage < 0 {
-		return UserPage{}, invalid(op, "per_page", "must not be negative")
+	perPage, offset, err := pageBounds(op, p)
+	if err != nil {
+		return UserPage{}, err
 	}
-	if p.Page < 0 {
-		return UserPage{}, invalid(op, "page", "must not be negative")
-	}
-	perPage := clampLimit(p.PerPage)
-	page := max(p.Page, 1)
-	if p.After != "" && page > 1 {
-		return UserPage{}, invalid(op, "page", "give a page or a cursor, not both")
-	}
-	if page*perPage > maxDepth {
-		return UserPage{}, invalid(op, "page", fmt.Sprintf("page × per_page must be at most %d; page deeper by cursor", maxDepth))
-	}
-	q := store.Query{Conds: conds, Sort: store.FieldID, Limit: perPage, Offset: (page - 1) * perPage}
+	q := store.Query{Conds: conds, Sort: store.FieldID, Limit: perPage, Offset: offset}
 	up, err := e.run(ctx, op, token, q, p.After)
 	if p.After != "" {
 		up.Page = 0
 	}
 	return up, err
+}
+
+// pageBounds checks p and returns its page size and offset.
+func pageBounds(op string, p Page) (perPage, offset int, err error) {
+	if p.PerPage < 0 {
+		return 0, 0, invalid(op, "per_page", "must not be negative")
+	}
+	if p.Page < 0 {
+		return 0, 0, invalid(op, "page", "must not be negative")
+	}
+	perPage = clampLimit(p.PerPage)
+	page := max(p.Page, 1)
+	if p.After != "" && page > 1 {
+		return 0, 0, invalid(op, "page", "give a page or a cursor, not both")
+	}
+	if page*perPage > maxDepth {
+		return 0, 0, invalid(op, "page", fmt.Sprintf("page × per_page must be at most %d; page deeper by cursor", maxDepth))
+	}
+	return perPage, (page - 1) * perPage, nil
 }
 
 // ListUsers returns the users q selects. It reports Page = Offset/Limit + 1 (0 when paging by

@@ -14,6 +14,7 @@ import (
 
 	"github.com/authcube/authcube"
 	"github.com/authcube/authcube/authtest"
+	"github.com/authcube/authcube/blob"
 	"github.com/authcube/authcube/store"
 	"github.com/authcube/authcube/store/sqlite"
 	"github.com/authcube/authcube/store/storetest"
@@ -401,6 +402,9 @@ func TestCustomStoreRunsWithoutCache(t *testing.T) {
 	cfg.Dir = ""
 	cfg.Store = &storetest.Hooked{Inner: inner, Before: c.count}
 	cfg.Mailer = &authtest.Mailbox{}
+	blobs, err := blob.OpenDir(filepath.Join(t.TempDir(), "blobs"))
+	require.NoError(t, err)
+	cfg.Blobs = blobs
 	e, err := authcube.Open(ctx, cfg)
 	require.NoError(t, err)
 	defer e.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/authcube/authcube/blob"
 	"log/slog"
 	"time"
 
@@ -199,6 +200,8 @@ func (e *Engine) UpdateUser(ctx context.Context, token string, uu UserUpdate) (U
 		return User{}, errorFor(ErrUnauthorized, op, "")
 	case errors.Is(err, store.ErrStale):
 		return User{}, &Error{Code: CodeConflict, Op: op, Field: "password", Message: "was changed meanwhile; try again"}
+	case errors.Is(err, store.ErrInvalidAvatar):
+		return User{}, invalid(op, "avatar", "is not one of your complete files")
 	case err != nil:
 		return User{}, storeErr(op, err)
 	}
@@ -292,9 +295,8 @@ func (e *Engine) validateUpdate(op string, uu UserUpdate, cur store.User) (store
 		c.Tags = &tags
 	}
 	if uu.AvatarUID != nil {
-		if *uu.AvatarUID != "" {
-			// Files arrive with the files API; until then no file can be an avatar.
-			return c, invalid(op, "avatar", "no such file")
+		if *uu.AvatarUID != "" && !blob.ValidUID(*uu.AvatarUID) {
+			return c, invalid(op, "avatar", "is not one of your files")
 		}
 		c.AvatarUID = uu.AvatarUID
 	}

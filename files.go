@@ -1,0 +1,401 @@
+package authcube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/authcube/authcube/blob"
+	"github.com/authcube/authcube/store"
+)
+
+// DefaultMaxFileSize is the largest file unless Config.MaxFileSize says otherwise.
+const DefaultMaxFileSize = 100 << 20
+
+// pendingFileTTL is how long a file created but never written stays before it is collected.
+const pendingFileTTL = 24 * time.Hour
+
+// NewFile describes a file to upload. Name is metadata only, never a path.
+type NewFile struct {
+	Name, ContentType string // ContentType "" means sniffed from the bytes
+	Public            bool   // a public file is also served without a session by the REST facade
+}
+
+// File describes a stored file. Its UID (128 random bits) is its read capability: any live
+// session that knows it may read the file. Ids are guessable, so FileByID is owner-only.
+type File struct {
+	ID          int64
+	UID         string
+	Name        string
+	ContentType string
+	Size        int64
+	Public      bool
+	Complete    bool // false until the bytes are written
+	OwnerID     int64
+	CreatedAt   time.Time
+}
+
+// FilePage is one page of files.
+type FilePage struct {
+	Page, PerPage, Total int
+	Files                []File
+	Next                 string // cursor for the following page; "" on the last
+}
+
+func publicFile(f store.File) File {
+	return File{
+		ID: f.ID, UID: f.UID, Name: f.Name, ContentType: f.ContentType, Size: f.Size,
+		Public: f.Public, Complete: f.Complete, OwnerID: f.OwnerID, CreatedAt: f.CreatedAt,
+	}
+}
+
+// UploadFile stores a file for the session's user in one call: CreateFile, then WriteFile. A
+// body over Config.MaxFileSize is ErrInvalid with Field "file" and leaves nothing behind.
+// Application sessions get ErrForbidden.
+func (e *Engine) UploadFile(ctx context.Context, token string, nf NewFile, r io.Reader) (File, error) {
+	f, err := e.CreateFile(ctx, token, nf)
+	if err != nil {
+		return File{}, err
+	}
+	return e.WriteFile(ctx, token, f.UID, r)
+}
+
+// CreateFile reserves a file for the session's user, as ConnectyCube's two-phase upload does:
+// it returns the id and UID; WriteFile then stores the bytes. A file never written is collected
+// after a day. Application sessions get ErrForbidden.
+func (e *Engine) CreateFile(ctx context.Context, token string, nf NewFile) (File, error) {
+	const op = "create file"
+	if err := e.begin(op); err != nil {
+		return File{}, err
+	}
+	defer e.done()
+	s, err := e.liveUser(ctx, op, token)
+	if err != nil {
+		return File{}, err
+	}
+	name, err := checkFileName(op, nf.Name)
+	if err != nil {
+		return File{}, err
+	}
+	ctype, err := checkContentType(op, nf.ContentType)
+	if err != nil {
+		return File{}, err
+	}
+	e.randMu.Lock()
+	uid, err := blob.NewUID(e.cfg.Rand)
+	e.randMu.Unlock()
+	if err != nil {
+		return File{}, internal(op, err)
+	}
+	f := store.File{UID: uid, OwnerID: s.UserID, Name: name, ContentType: ctype, Public: nf.Public, CreatedAt: e.now()}
+	if f.ID, err = e.store.CreateFile(ctx, s.TokenHash, f); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return File{}, errorFor(ErrUnauthorized, op, "")
+		}
+		return File{}, storeErr(op, err)
+	}
+	return publicFile(f), nil
+}
+
+// WriteFile stores the bytes of the session user's pending file uid and completes it. The size
+// cap is enforced while streaming; an empty ContentType is sniffed from the first bytes. On any
+// failure the pending file is deleted. Another user's file is ErrForbidden; a completed file is
+// ErrConflict (files are immutable).
+func (e *Engine) WriteFile(ctx context.Context, token, uid string, r io.Reader) (File, error) {
+	const op = "write file"
+	if err := e.begin(op); err != nil {
+		return File{}, err
+	}
+	defer e.done()
+	s, err := e.liveUser(ctx, op, token)
+	if err != nil {
+		return File{}, err
+	}
+	f, err := e.ownFile(ctx, op, s.UserID, uid)
+	if err != nil {
+		return File{}, err
+	}
+	if f.Complete {
+		return File{}, &Error{Code: CodeConflict, Op: op, Field: "file", Message: "is complete already"}
+	}
+	size, head, err := e.blobs.Put(ctx, uid, r, e.cfg.MaxFileSize)
+	if err != nil {
+		_ = e.store.DeleteFile(context.WithoutCancel(ctx), uid, s.UserID)
+		if errors.Is(err, blob.ErrTooLarge) {
+			return File{}, invalid(op, "file", fmt.Sprintf("is larger than %d bytes", e.cfg.MaxFileSize))
+		}
+		return File{}, internal(op, err)
+	}
+	ctype := f.ContentType
+	if ctype == "" {
+		ctype = http.DetectContentType(head)
+	}
+	done, err := e.store.CompleteFile(ctx, uid, s.UserID, size, ctype)
+	if err != nil { // deleted meanwhile: its bytes go too
+		_ = e.blobs.Delete(context.WithoutCancel(ctx), uid)
+		return File{}, storeErr(op, err)
+	}
+	return publicFile(done), nil
+}
+
+// OpenFile opens a complete file for reading. Any live session that knows the UID may read it.
+// The caller closes the reader. A malformed UID is ErrInvalid (Field "uid"); an unknown or
+// pending file is ErrNotFound.
+func (e *Engine) OpenFile(ctx context.Context, token, uid string) (io.ReadSeekCloser, File, error) {
+	const op = "open file"
+	if err := e.begin(op); err != nil {
+		return nil, File{}, err
+	}
+	defer e.done()
+	if _, err := e.live(ctx, op, token); err != nil {
+		return nil, File{}, err
+	}
+	f, err := e.readableFile(ctx, op, uid)
+	if err != nil {
+		return nil, File{}, err
+	}
+	rc, _, err := e.blobs.Open(ctx, uid)
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, File{}, errorFor(ErrNotFound, op, "")
+	}
+	if err != nil {
+		return nil, File{}, internal(op, err)
+	}
+	return rc, f, nil
+}
+
+// File returns the details of a complete file, for any live session that knows the UID, or of
+// the session user's own pending file.
+func (e *Engine) File(ctx context.Context, token, uid string) (File, error) {
+	const op = "file"
+	if err := e.begin(op); err != nil {
+		return File{}, err
+	}
+	defer e.done()
+	s, err := e.live(ctx, op, token)
+	if err != nil {
+		return File{}, err
+	}
+	if !blob.ValidUID(uid) {
+		return File{}, invalid(op, "uid", "is not a file UID")
+	}
+	f, err := e.store.File(ctx, uid)
+	if err != nil {
+		return File{}, storeErr(op, err)
+	}
+	if !f.Complete && f.OwnerID != s.UserID {
+		return File{}, errorFor(ErrNotFound, op, "")
+	}
+	return publicFile(f), nil
+}
+
+// FileByID returns the session user's own file with the id. Ids are guessable, so another
+// user's file is ErrNotFound, as an unknown id is.
+func (e *Engine) FileByID(ctx context.Context, token string, id int64) (File, error) {
+	const op = "file by id"
+	if err := e.begin(op); err != nil {
+		return File{}, err
+	}
+	defer e.done()
+	s, err := e.liveUser(ctx, op, token)
+	if err != nil {
+		return File{}, err
+	}
+	f, err := e.store.FileByID(ctx, id)
+	if err != nil {
+		return File{}, storeErr(op, err)
+	}
+	if f.OwnerID != s.UserID {
+		return File{}, errorFor(ErrNotFound, op, "")
+	}
+	return publicFile(f), nil
+}
+
+// Files lists the session user's own files by id, a page at a time (see Page).
+func (e *Engine) Files(ctx context.Context, token string, p Page) (FilePage, error) {
+	const op = "files"
+	if err := e.begin(op); err != nil {
+		return FilePage{}, err
+	}
+	defer e.done()
+	s, err := e.liveUser(ctx, op, token)
+	if err != nil {
+		return FilePage{}, err
+	}
+	perPage, offset, err := pageBounds(op, p)
+	if err != nil {
+		return FilePage{}, err
+	}
+	var after int64
+	if p.After != "" {
+		key, err := decodeCursor(p.After, "file", false)
+		if err != nil {
+			return FilePage{}, invalid(op, "after", err.Error())
+		}
+		after = key.ID
+	}
+	rows, total, err := e.store.UserFiles(ctx, s.UserID, after, offset, perPage+1, totalCap)
+	if err != nil {
+		return FilePage{}, storeErr(op, err)
+	}
+	fp := FilePage{Page: offset/perPage + 1, PerPage: perPage, Total: total, Files: make([]File, 0, min(len(rows), perPage))}
+	if p.After != "" {
+		fp.Page = 0
+	}
+	for i, f := range rows {
+		if i == perPage {
+			fp.Next = encodeCursor("file", false, store.User{ID: rows[perPage-1].ID})
+			break
+		}
+		fp.Files = append(fp.Files, publicFile(f))
+	}
+	return fp, nil
+}
+
+// RenameFile renames the session user's own file. Another user's file is ErrForbidden.
+func (e *Engine) RenameFile(ctx context.Context, token, uid, name string) (File, error) {
+	const op = "rename file"
+	if err := e.begin(op); err != nil {
+		return File{}, err
+	}
+	defer e.done()
+	s, err := e.liveUser(ctx, op, token)
+	if err != nil {
+		return File{}, err
+	}
+	if name, err = checkFileName(op, name); err != nil {
+		return File{}, err
+	}
+	if _, err := e.ownFile(ctx, op, s.UserID, uid); err != nil {
+		return File{}, err
+	}
+	f, err := e.store.RenameFile(ctx, uid, s.UserID, name)
+	if err != nil {
+		return File{}, storeErr(op, err)
+	}
+	return publicFile(f), nil
+}
+
+// DeleteFile deletes the session user's own file (and clears it as the avatar). Another user's
+// file is ErrForbidden.
+func (e *Engine) DeleteFile(ctx context.Context, token, uid string) error {
+	const op = "delete file"
+	if err := e.begin(op); err != nil {
+		return err
+	}
+	defer e.done()
+	s, err := e.liveUser(ctx, op, token)
+	if err != nil {
+		return err
+	}
+	if _, err := e.ownFile(ctx, op, s.UserID, uid); err != nil {
+		return err
+	}
+	if err := e.store.DeleteFile(ctx, uid, s.UserID); err != nil {
+		return storeErr(op, err)
+	}
+	if err := e.blobs.Delete(context.WithoutCancel(ctx), uid); err != nil {
+		e.log.Warn("authcube: deleting file bytes; the collector will retry", "err", err)
+	}
+	return nil
+}
+
+// liveUser is live for calls that need a user session (S14).
+func (e *Engine) liveUser(ctx context.Context, op, token string) (store.Session, error) {
+	s, err := e.live(ctx, op, token)
+	if err == nil && s.UserID == 0 {
+		err = errorFor(ErrForbidden, op, "")
+	}
+	return s, err
+}
+
+// ownFile returns the file uid if userID owns it: ErrInvalid for a malformed UID, ErrNotFound
+// for an unknown one, ErrForbidden for another user's.
+func (e *Engine) ownFile(ctx context.Context, op string, userID int64, uid string) (store.File, error) {
+	if !blob.ValidUID(uid) {
+		return store.File{}, invalid(op, "uid", "is not a file UID")
+	}
+	f, err := e.store.File(ctx, uid)
+	if err != nil {
+		return store.File{}, storeErr(op, err)
+	}
+	if f.OwnerID != userID {
+		return store.File{}, errorFor(ErrForbidden, op, "")
+	}
+	return f, nil
+}
+
+// readableFile returns the complete file uid.
+func (e *Engine) readableFile(ctx context.Context, op, uid string) (File, error) {
+	if !blob.ValidUID(uid) {
+		return File{}, invalid(op, "uid", "is not a file UID")
+	}
+	f, err := e.store.File(ctx, uid)
+	if err != nil {
+		return File{}, storeErr(op, err)
+	}
+	if !f.Complete {
+		return File{}, errorFor(ErrNotFound, op, "")
+	}
+	return publicFile(f), nil
+}
+
+// checkFileName accepts 1 to 255 characters of printable text: the name is metadata only.
+func checkFileName(op, name string) (string, error) {
+	name = norm.NFC.String(strings.TrimSpace(name))
+	switch {
+	case name == "":
+		return "", invalid(op, "name", "is required")
+	case !utf8.ValidString(name) || utf8.RuneCountInString(name) > 255:
+		return "", invalid(op, "name", "must be 1 to 255 characters")
+	case strings.IndexFunc(name, func(r rune) bool { return unicode.IsControl(r) || isBidiControl(r) }) >= 0:
+		return "", invalid(op, "name", "must not contain control characters")
+	}
+	return name, nil
+}
+
+// checkContentType accepts "" (sniff) or one media type.
+func checkContentType(op, ct string) (string, error) {
+	if ct == "" {
+		return "", nil
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || len(ct) > 255 {
+		return "", invalid(op, "content_type", "is not a media type")
+	}
+	return mime.FormatMediaType(mt, params), nil
+}
+
+// isBidiControl reports the directional formatting characters that can disguise a name.
+func isBidiControl(r rune) bool {
+	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 || r == 0x200E || r == 0x200F || r == 0x061C
+}
+
+// collectFiles deletes pending files older than a day, and bytes no file row points to.
+func (e *Engine) collectFiles(ctx context.Context) error {
+	uids, err := e.store.DeletePendingFiles(ctx, e.now().Add(-pendingFileTTL))
+	if err != nil {
+		return err
+	}
+	for _, uid := range uids {
+		if err := e.blobs.Delete(ctx, uid); err != nil {
+			return err
+		}
+	}
+	return e.blobs.List(ctx, func(uid string) error {
+		exists, err := e.store.FileExists(ctx, uid)
+		if err != nil || exists {
+			return err
+		}
+		return e.blobs.Delete(ctx, uid)
+	})
+}
