@@ -1,7 +1,9 @@
 package authcube_test
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime"
 	"sync/atomic"
@@ -247,4 +249,41 @@ func BenchmarkSignInBurst(b *testing.B) {
 	}
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "signins/s")
+}
+
+// BenchmarkUploadFile: 1 MiB, durable (fsync of the file and its directory, then the row).
+func BenchmarkUploadFile(b *testing.B) {
+	te := benchEngine(b, true)
+	_, s := te.signedIn(b, "marvin18")
+	body := bytes.Repeat([]byte("authcube"), 1<<17) // 1 MiB
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := te.UploadFile(ctx, s.Token, authcube.NewFile{Name: "f.bin"}, bytes.NewReader(body)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOpenFile: open a 1 MiB file by UID and read it whole.
+func BenchmarkOpenFile(b *testing.B) {
+	te := benchEngine(b, true)
+	_, s := te.signedIn(b, "marvin18")
+	body := bytes.Repeat([]byte("authcube"), 1<<17)
+	f, err := te.UploadFile(ctx, s.Token, authcube.NewFile{Name: "f.bin"}, bytes.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r, _, err := te.OpenFile(ctx, s.Token, f.UID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			b.Fatal(err)
+		}
+		r.Close()
+	}
 }

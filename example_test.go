@@ -1,13 +1,16 @@
 package authcube_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/authcube/authcube"
@@ -180,4 +183,88 @@ func ExampleEngine_UsersByTags() {
 	// user4 of 3
 	// user4
 	// user3
+}
+
+func ExampleEngine_UploadFile() {
+	engine, done := openExample()
+	defer done()
+	ctx := context.Background()
+
+	app, _ := engine.CreateSession(ctx)
+	_, _ = engine.SignUp(ctx, app.Token, authcube.NewUser{Login: "marvin18", Password: "supersecurepwd"})
+	_, _ = engine.SignIn(ctx, app.Token, authcube.Credentials{Login: "marvin18", Password: "supersecurepwd"})
+
+	// Upload a picture and make it the avatar.
+	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+	f, err := engine.UploadFile(ctx, app.Token, authcube.NewFile{Name: "me.png"}, bytes.NewReader(png))
+	if err != nil {
+		log.Fatal(err)
+	}
+	user, err := engine.UpdateUser(ctx, app.Token, authcube.UserUpdate{AvatarUID: new(f.UID)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(f.Name, f.ContentType, f.Size, user.AvatarUID == f.UID)
+
+	// Any session that knows the UID reads it.
+	other, _ := engine.CreateSession(ctx)
+	r, info, err := engine.OpenFile(ctx, other.Token, user.AvatarUID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close()
+	b, _ := io.ReadAll(r)
+	fmt.Println(info.Name, len(b))
+	// Output:
+	// me.png image/png 16 true
+	// me.png 16
+}
+
+// exampleMailbox keeps the messages an example engine sends.
+type exampleMailbox struct{ last authcube.Message }
+
+func (m *exampleMailbox) Send(_ context.Context, msg authcube.Message) error {
+	m.last = msg
+	return nil
+}
+
+func ExampleEngine_ResetPassword() {
+	mailbox := &exampleMailbox{}
+	dir, _ := os.MkdirTemp("", "authcube-example")
+	defer os.RemoveAll(dir)
+	engine, err := authcube.Open(context.Background(), authcube.Config{
+		Dir:      dir,
+		Mailer:   mailbox, // nil would write .eml files to dir/outbox
+		ResetURL: "https://app.example/reset?token={token}",
+		Hashing:  authcube.HashParams{MemoryKiB: 64, Iterations: 1, Parallelism: 1},
+		Logger:   slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer engine.Close()
+	ctx := context.Background()
+
+	app, _ := engine.CreateSession(ctx)
+	_, _ = engine.SignUp(ctx, app.Token, authcube.NewUser{Email: "marvin@example.org", Password: "supersecurepwd"})
+
+	// The answer is the same whether or not the address has an account; the mail goes in the
+	// background.
+	if err := engine.ResetPassword(ctx, app.Token, "marvin@example.org"); err != nil {
+		log.Fatal(err)
+	}
+	_ = engine.FlushMail(ctx)
+	fmt.Println(mailbox.last.Kind, mailbox.last.To)
+	fmt.Println(strings.HasPrefix(mailbox.last.Link, "https://app.example/reset?token="))
+
+	// The user follows the link and chooses a new password; all their sessions end.
+	err = engine.ConfirmPasswordReset(ctx, mailbox.last.Token, "my new password")
+	fmt.Println(err)
+	_, err = engine.CreateUserSession(ctx, authcube.Credentials{Email: "marvin@example.org", Password: "my new password"})
+	fmt.Println(err)
+	// Output:
+	// MessagePasswordReset marvin@example.org
+	// true
+	// <nil>
+	// <nil>
 }
