@@ -17,6 +17,7 @@ import (
 	"crypto/rand"
 
 	"github.com/authcube/authcube/blob"
+	"github.com/authcube/authcube/identity"
 	"github.com/authcube/authcube/internal/canon"
 	"github.com/authcube/authcube/internal/dirlock"
 	"github.com/authcube/authcube/store"
@@ -78,6 +79,12 @@ type Config struct {
 	// Mailer sends mail; nil means the outbox directory Dir/outbox, one .eml file per message
 	// (mode 0600), where an offline prototype can read it.
 	Mailer Mailer
+	// Identity is a custom identity provider (an external user base): with it, SignIn by login
+	// asks it about logins unknown locally and about its own users; nil means none.
+	Identity identity.PasswordVerifier
+	// Providers verify provider tokens by Credentials.Provider: "firebase_phone",
+	// "firebase_email", or any name of the application's choosing.
+	Providers map[string]identity.TokenVerifier
 	// OnEvent, when set, receives every [Event] after its change has committed, on the goroutine
 	// of the call that caused it, with no engine lock held. It must not block for long.
 	OnEvent func(Event)

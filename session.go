@@ -8,12 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/authcube/authcube/internal/canon"
 	"github.com/authcube/authcube/store"
 )
 
@@ -403,72 +401,6 @@ func (e *Engine) DestroySession(ctx context.Context, token string) error {
 	}
 	e.emit(Event{Kind: SessionDestroyed, SessionID: s.ID, UserID: s.UserID})
 	return nil
-}
-
-// checkCredentials finds the user the credentials name and checks the password (S8: one error
-// and one verify for every failure). It returns the user and the provider name for events.
-func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials) (store.User, string, error) {
-	const provider = "password"
-	switch {
-	case c.Provider != "" || c.Token != "":
-		return store.User{}, "", invalid(op, "provider", "no identity providers are configured")
-	case c.Login != "" && c.Email != "":
-		return store.User{}, "", invalid(op, "login", "give a login or an email, not both")
-	case c.Login == "" && c.Email == "":
-		return store.User{}, "", invalid(op, "login", "is required")
-	case c.Password == "":
-		return store.User{}, "", invalid(op, "password", "is required")
-	}
-	tried := c.Login + c.Email
-	fail := func(cause error) (store.User, string, error) {
-		err := errorFor(ErrInvalidCredentials, op, "")
-		e.emit(Event{Kind: SignInFailed, Login: tried, Provider: provider, Err: err})
-		if cause != nil {
-			return store.User{}, "", internal(op, cause)
-		}
-		return store.User{}, "", err
-	}
-	// The canonical key: throttling and the look-up use it, for unknown accounts too.
-	var key string
-	var find func(context.Context, string) (store.User, error)
-	if c.Login != "" {
-		key, find = "login:"+canon.Fold(c.Login), e.store.UserByLogin
-		if _, k, err := canon.Login(c.Login); err == nil {
-			key = "login:" + k
-		}
-	} else {
-		key, find = "email:"+canon.Fold(c.Email), e.store.UserByEmail
-		if _, k, err := canon.Email(c.Email); err == nil {
-			key = "email:" + k
-		}
-	}
-	if err := e.throttle.reserve(ctx, op, key, tried, provider); err != nil {
-		return store.User{}, "", err
-	}
-	ok := false
-	defer func() { e.throttle.finish(context.WithoutCancel(ctx), key, ok) }()
-
-	// No stored password can be longer than the rules allow: refuse without hashing (S1).
-	password, perr := canon.Password(c.Password, 1)
-	if perr != nil {
-		return fail(nil)
-	}
-	u, err := find(ctx, strings.TrimPrefix(strings.TrimPrefix(key, "login:"), "email:"))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return fail(err) // fail closed (S29)
-	}
-	valid, weak, err := e.hasher.verify(ctx, u.PasswordHash, password) // "" runs the dummy verify
-	if err != nil {
-		return fail(err)
-	}
-	if !valid {
-		return fail(nil)
-	}
-	ok = true
-	if weak {
-		e.rehash(ctx, u, password)
-	}
-	return u, provider, nil
 }
 
 // Sessions returns the live sessions of the session's own user, oldest first, without their

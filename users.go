@@ -264,7 +264,7 @@ func (e *Engine) validateUpdate(op string, uu UserUpdate, cur store.User) (store
 		}
 		c.Email, c.EmailCanon, email = &display, &key, key
 	}
-	if login == "" && email == "" {
+	if (uu.Login != nil || uu.Email != nil) && login == "" && email == "" {
 		return c, invalid(op, "login", "login or email is required")
 	}
 	for _, f := range []struct {

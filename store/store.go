@@ -209,6 +209,19 @@ type Store interface {
 	// bytes).
 	FileExists(ctx context.Context, uid string) (bool, error)
 
+	// UserByIdentity returns the user of (provider, subject), or ErrNotFound.
+	UserByIdentity(ctx context.Context, provider, subject string) (User, error)
+	// IdentitySubject returns the subject the user has at provider, or ErrNotFound when the user
+	// did not come from it.
+	IdentitySubject(ctx context.Context, userID int64, provider string) (string, error)
+	// CreateIdentityUser inserts u (u.ID is ignored) with the identity (provider, subject) in one
+	// transaction and returns its id. A taken login or email is a *ConflictError naming it; an
+	// identity that exists already is a *ConflictError with Field "identity".
+	CreateIdentityUser(ctx context.Context, provider, subject string, u User) (int64, error)
+	// RefreshUserName sets the user's full name from its provider's profile; nothing happens
+	// when it is unchanged. ErrNotFound when the user is gone.
+	RefreshUserName(ctx context.Context, userID int64, fullName string, at time.Time) error
+
 	// UserByPhone returns the oldest user with the phone (normal form), with or without its
 	// leading "+" (a number typed once with and once without it is the same number), or
 	// ErrNotFound.

@@ -315,5 +315,37 @@ func (h *Hooked) FileExists(ctx context.Context, uid string) (bool, error) {
 	return h.Inner.FileExists(ctx, uid)
 }
 
+// UserByIdentity implements store.Store.
+func (h *Hooked) UserByIdentity(ctx context.Context, provider, subject string) (store.User, error) {
+	if err := h.Before("UserByIdentity"); err != nil {
+		return store.User{}, err
+	}
+	return h.Inner.UserByIdentity(ctx, provider, subject)
+}
+
+// IdentitySubject implements store.Store.
+func (h *Hooked) IdentitySubject(ctx context.Context, userID int64, provider string) (string, error) {
+	if err := h.Before("IdentitySubject"); err != nil {
+		return "", err
+	}
+	return h.Inner.IdentitySubject(ctx, userID, provider)
+}
+
+// CreateIdentityUser implements store.Store.
+func (h *Hooked) CreateIdentityUser(ctx context.Context, provider, subject string, u store.User) (int64, error) {
+	if err := h.Before("CreateIdentityUser"); err != nil {
+		return 0, err
+	}
+	return h.Inner.CreateIdentityUser(ctx, provider, subject, u)
+}
+
+// RefreshUserName implements store.Store.
+func (h *Hooked) RefreshUserName(ctx context.Context, userID int64, fullName string, at time.Time) error {
+	if err := h.Before("RefreshUserName"); err != nil {
+		return err
+	}
+	return h.Inner.RefreshUserName(ctx, userID, fullName, at)
+}
+
 // Close implements store.Store; it is not hooked, so that cleanup always runs.
 func (h *Hooked) Close() error { return h.Inner.Close() }

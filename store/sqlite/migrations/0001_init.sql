@@ -17,8 +17,9 @@ CREATE TABLE users (
 	avatar_uid      TEXT    NOT NULL DEFAULT '',
 	created_at      INTEGER NOT NULL,
 	updated_at      INTEGER NOT NULL,
-	last_request_at INTEGER NOT NULL,
-	CHECK (login_canon IS NOT NULL OR email_canon IS NOT NULL)
+	last_request_at INTEGER NOT NULL
+	-- Local users have a login or an email (the engine checks); users of an identity provider
+	-- (phone sign-in) may have neither.
 ) STRICT;
 
 CREATE INDEX users_phone ON users (phone, id) WHERE phone <> '';

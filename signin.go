@@ -1,0 +1,289 @@
+package authcube
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/authcube/authcube/identity"
+	"github.com/authcube/authcube/internal/canon"
+	"github.com/authcube/authcube/store"
+)
+
+const (
+	// providerPassword names local password sign-in in events; providerCustom the custom
+	// identity provider (Config.Identity) in events and in the identities table.
+	providerPassword = "password"
+	providerCustom   = "custom"
+
+	// maxProviderSecret caps a provider token, or a password passed to the custom provider (S1).
+	maxProviderSecret = 8 << 10
+)
+
+// checkCredentials finds the user the credentials name: a local password, a provider token
+// (Config.Providers), or a login the custom identity provider (Config.Identity) accepts. Every
+// failure is the one ErrInvalidCredentials (S8), after the throttle (S9) admitted the attempt.
+// It returns the user and the provider name for events.
+func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials) (store.User, string, error) {
+	switch {
+	case c.Provider != "" || c.Token != "":
+		return e.checkToken(ctx, op, c)
+	case c.Login != "" && c.Email != "":
+		return store.User{}, "", invalid(op, "login", "give a login or an email, not both")
+	case c.Login == "" && c.Email == "":
+		return store.User{}, "", invalid(op, "login", "is required")
+	case c.Password == "":
+		return store.User{}, "", invalid(op, "password", "is required")
+	}
+	// The canonical key: throttling and the look-up use it, for unknown accounts too.
+	var key, lookup string
+	var find func(context.Context, string) (store.User, error)
+	if c.Login != "" {
+		lookup, find = canon.Fold(c.Login), e.store.UserByLogin
+		if _, k, err := canon.Login(c.Login); err == nil {
+			lookup = k
+		}
+		key = "login:" + lookup
+	} else {
+		lookup, find = canon.Fold(c.Email), e.store.UserByEmail
+		if _, k, err := canon.Email(c.Email); err == nil {
+			lookup = k
+		}
+		key = "email:" + lookup
+	}
+	a, err := e.attempt(ctx, op, key, c.Login+c.Email, providerPassword)
+	if err != nil {
+		return store.User{}, "", err
+	}
+	defer a.finish()
+
+	u, err := find(ctx, lookup)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return a.fail(err) // fail closed (S29)
+	}
+	if e.cfg.Identity != nil && c.Login != "" {
+		external := errors.Is(err, store.ErrNotFound)
+		if !external {
+			_, serr := e.store.IdentitySubject(ctx, u.ID, providerCustom)
+			if serr != nil && !errors.Is(serr, store.ErrNotFound) {
+				return a.fail(serr)
+			}
+			external = serr == nil
+		}
+		if external {
+			a.provider = providerCustom
+			return e.checkExternalPassword(ctx, a, c)
+		}
+	}
+	// No stored password can be longer than the rules allow: refuse without hashing (S1).
+	password, perr := canon.Password(c.Password, 1)
+	if perr != nil {
+		return a.fail(nil)
+	}
+	valid, weak, err := e.hasher.verify(ctx, u.PasswordHash, password) // "" runs the dummy verify
+	if err != nil {
+		return a.fail(err)
+	}
+	if !valid {
+		return a.fail(nil)
+	}
+	if weak {
+		e.rehash(ctx, u, password)
+	}
+	return a.succeed(u)
+}
+
+// signInAttempt is one attempt admitted by the throttle.
+type signInAttempt struct {
+	e            *Engine
+	ctx          context.Context
+	op, key, who string
+	provider     string
+	ok           bool
+}
+
+// attempt asks the throttle to admit an attempt on key (S9).
+func (e *Engine) attempt(ctx context.Context, op, key, who, provider string) (*signInAttempt, error) {
+	if err := e.throttle.reserve(ctx, op, key, who, provider); err != nil {
+		return nil, err
+	}
+	return &signInAttempt{e: e, ctx: ctx, op: op, key: key, who: who, provider: provider}, nil
+}
+
+// fail ends the attempt with the one sign-in error, emitting SignInFailed; a cause (a store or
+// provider outage) is kept for the logs, and still denies.
+func (a *signInAttempt) fail(cause error) (store.User, string, error) {
+	err := errorFor(ErrInvalidCredentials, a.op, "")
+	if cause != nil {
+		err.Err = cause
+	}
+	a.e.emit(Event{Kind: SignInFailed, Login: a.who, Provider: a.provider, Err: err})
+	return store.User{}, "", err
+}
+
+func (a *signInAttempt) succeed(u store.User) (store.User, string, error) {
+	a.ok = true
+	return u, a.provider, nil
+}
+
+func (a *signInAttempt) finish() { a.e.throttle.finish(context.WithoutCancel(a.ctx), a.key, a.ok) }
+
+// checkToken signs in with a provider token: the verifier of Config.Providers checks it, and
+// the local user of (provider, subject) is found or created (S22).
+func (e *Engine) checkToken(ctx context.Context, op string, c Credentials) (store.User, string, error) {
+	verifier, ok := e.cfg.Providers[c.Provider]
+	switch {
+	case c.Provider == "":
+		return store.User{}, "", invalid(op, "provider", "is required with a token")
+	case !ok:
+		return store.User{}, "", invalid(op, "provider", "is not configured")
+	case c.Token == "":
+		return store.User{}, "", invalid(op, "token", "is required")
+	case c.Login != "" || c.Email != "" || c.Password != "":
+		return store.User{}, "", invalid(op, "provider", "give a provider token or a login and password, not both")
+	}
+	a, err := e.attempt(ctx, op, "token:"+c.Provider+":"+tokenSubjectHint(c.Token), "", c.Provider)
+	if err != nil {
+		return store.User{}, "", err
+	}
+	defer a.finish()
+	if len(c.Token) > maxProviderSecret {
+		return a.fail(nil)
+	}
+	claims, err := verifier.VerifyToken(ctx, c.Token)
+	if err != nil {
+		if errors.Is(err, identity.ErrRejected) {
+			err = nil
+		}
+		return a.fail(err)
+	}
+	if claims.Subject == "" {
+		return a.fail(errors.New("authcube: provider returned no subject"))
+	}
+	nu := store.User{}
+	switch c.Provider {
+	case "firebase_phone":
+		if claims.SignInProvider != "phone" || claims.Phone == "" {
+			return a.fail(nil)
+		}
+	case "firebase_email":
+		if claims.Email == "" || !claims.EmailVerified {
+			return a.fail(nil)
+		}
+	}
+	if claims.Phone != "" {
+		if p, err := canon.Phone(claims.Phone); err == nil {
+			nu.Phone = p
+		}
+	}
+	if claims.Email != "" && claims.EmailVerified {
+		nu.Email, nu.EmailCanon, _ = canon.Email(claims.Email)
+	}
+	u, err := e.identityUser(ctx, c.Provider, claims.Subject, nu)
+	if err != nil {
+		return a.fail(err)
+	}
+	return a.succeed(u)
+}
+
+// checkExternalPassword asks the custom identity provider about a login and password, and finds
+// or creates the local user of its subject, refreshing the name it gives. Passwords here skip the
+// local password rules (they may be tokens of the external system) but are capped.
+func (e *Engine) checkExternalPassword(ctx context.Context, a *signInAttempt, c Credentials) (store.User, string, error) {
+	if len(c.Password) > maxProviderSecret || !utf8.ValidString(c.Password) {
+		return a.fail(nil)
+	}
+	p, err := e.cfg.Identity.VerifyPassword(ctx, c.Login, c.Password)
+	if err != nil {
+		if errors.Is(err, identity.ErrRejected) {
+			err = nil
+		}
+		return a.fail(err)
+	}
+	if p.Subject == "" {
+		return a.fail(errors.New("authcube: identity provider returned no subject"))
+	}
+	nu := store.User{}
+	login := p.Login
+	if login == "" {
+		login = c.Login
+	}
+	if display, key, err := canon.Login(login); err == nil {
+		nu.Login, nu.LoginCanon = display, key
+	}
+	if p.Email != "" {
+		nu.Email, nu.EmailCanon, _ = canon.Email(p.Email)
+	}
+	if p.FullName != "" {
+		nu.FullName, _ = canon.FullName(p.FullName)
+	}
+	u, err := e.identityUser(ctx, providerCustom, p.Subject, nu)
+	if err != nil {
+		return a.fail(err)
+	}
+	if nu.FullName != "" && nu.FullName != u.FullName {
+		if err := e.store.RefreshUserName(ctx, u.ID, nu.FullName, e.now()); err == nil {
+			u.FullName = nu.FullName
+		}
+	}
+	return a.succeed(u)
+}
+
+// identityUser finds the local user of (provider, subject), or creates it from nu. A provider
+// user never takes over a local account (S22): when nu's login is taken it gets the first free
+// "login-2", "login-3", ...; when its email is taken, no email.
+func (e *Engine) identityUser(ctx context.Context, provider, subject string, nu store.User) (store.User, error) {
+	u, err := e.store.UserByIdentity(ctx, provider, subject)
+	if !errors.Is(err, store.ErrNotFound) {
+		return u, err
+	}
+	now := e.now()
+	nu.CreatedAt, nu.UpdatedAt, nu.LastRequestAt = now, now, now
+	base, baseCanon := nu.Login, nu.LoginCanon
+	for n := 2; n < 100; n++ {
+		nu.ID, err = e.store.CreateIdentityUser(ctx, provider, subject, nu)
+		var ce *store.ConflictError
+		switch {
+		case err == nil:
+			e.emit(Event{Kind: UserCreated, UserID: nu.ID, Provider: provider, At: now})
+			return nu, nil
+		case !errors.As(err, &ce):
+			return store.User{}, err
+		case ce.Field == "identity": // the same user signing in at once elsewhere won
+			return e.store.UserByIdentity(ctx, provider, subject)
+		case ce.Field == "email":
+			nu.Email, nu.EmailCanon = "", ""
+		case ce.Field == "login":
+			suffix := fmt.Sprintf("-%d", n)
+			if len([]rune(base))+len(suffix) > 64 {
+				base, baseCanon = string([]rune(base)[:60]), string([]rune(baseCanon)[:60])
+			}
+			nu.Login, nu.LoginCanon = base+suffix, baseCanon+suffix
+		}
+	}
+	return store.User{}, errors.New("authcube: no free login for an identity user")
+}
+
+// tokenSubjectHint keys the throttle of a provider token: the token's (unverified) "sub" claim
+// when it is a JWT, so a flood of bad tokens for one subject is slowed without letting anyone
+// lock out the whole provider; otherwise a hash of the token.
+func tokenSubjectHint(token string) string {
+	if parts := strings.Split(token, "."); len(parts) == 3 && len(parts[1]) <= maxProviderSecret {
+		if b, err := base64.RawURLEncoding.DecodeString(parts[1]); err == nil {
+			var claims struct {
+				Sub string `json:"sub"`
+			}
+			if json.Unmarshal(b, &claims) == nil && claims.Sub != "" && len(claims.Sub) <= 128 {
+				return "sub:" + claims.Sub
+			}
+		}
+	}
+	h := sha256.Sum256([]byte(token))
+	return "hash:" + hex.EncodeToString(h[:8])
+}
