@@ -34,7 +34,6 @@ func firebaseEnv(t *testing.T) (*authtest.Env, *firebasetest.Issuer, authcube.Se
 	return env, issuer, app
 }
 
-
 func TestPhoneSignIn(t *testing.T) {
 	t.Parallel()
 	env, issuer, app := firebaseEnv(t)
