@@ -102,7 +102,8 @@ type User struct {
 // crash). Methods never return a driver's own error values for "not found" or "conflict": they
 // return ErrNotFound and *ConflictError.
 type Store interface {
-	// CreateSession inserts s. A token hash or id that exists already is an error.
+	// CreateSession inserts s. A token hash that exists already is an error. Ids are random
+	// UUIDs, unique by construction; the store need not check them.
 	CreateSession(ctx context.Context, s Session) error
 	// Session returns the session with the token hash, or ErrNotFound.
 	Session(ctx context.Context, tokenHash [32]byte) (Session, error)

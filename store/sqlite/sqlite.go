@@ -99,7 +99,15 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		wdb.Close()
 		return nil, err
 	}
-	s := &Store{rdb: rdb, wdb: wdb, w: newWriter(conn, opt.MaxBatch)}
+	cdb, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		rdb.Close()
+		conn.Close()
+		wdb.Close()
+		return nil, err
+	}
+	cdb.SetMaxOpenConns(1)
+	s := &Store{rdb: rdb, wdb: wdb, w: newWriter(conn, opt.MaxBatch, newCheckpointer(cdb))}
 	return s, nil
 }
 
@@ -114,8 +122,11 @@ func dsn(path string, readOnly bool) string {
 	q.Set("_busy_timeout", "10000")
 	if readOnly {
 		q.Set("_query_only", "1")
+		q.Add("_pragma", "cache_size(-16384)") // 16 MiB per read connection
 	} else {
-		q.Set("_txlock", "immediate") // the writer's transactions take the write lock up front
+		q.Set("_txlock", "immediate")             // the writer's transactions take the write lock up front
+		q.Add("_pragma", "cache_size(-65536)")    // 64 MiB: index pages of a batch stay in memory
+		q.Add("_pragma", "wal_autocheckpoint(0)") // the checkpointer does it, off the commit path
 	}
 	for _, p := range platformPragmas {
 		q.Add("_pragma", p)

@@ -40,13 +40,16 @@ type writer struct {
 	maxBatch int
 	stmts    map[string]*sql.Stmt // prepared on conn; used only by the writer goroutine
 
+	cp *checkpointer
+
 	mu     sync.RWMutex // held for reading while sending, for writing while closing
 	closed bool
 	done   chan struct{}
 }
 
-func newWriter(conn *sql.Conn, maxBatch int) *writer {
+func newWriter(conn *sql.Conn, maxBatch int, cp *checkpointer) *writer {
 	w := &writer{
+		cp:       cp,
 		conn:     conn,
 		ctx:      context.Background(),
 		queue:    make(chan *op, maxBatch),
@@ -97,6 +100,7 @@ func (w *writer) close() {
 	for _, st := range w.stmts {
 		st.Close()
 	}
+	w.cp.close()
 	w.conn.Close()
 }
 
@@ -136,6 +140,7 @@ func (w *writer) run(batch []*op) {
 		errs, culprit, err := w.try(batch)
 		switch {
 		case err == nil:
+			w.cp.committed()
 			for i, o := range batch {
 				o.done <- errs[i]
 			}

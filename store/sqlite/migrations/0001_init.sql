@@ -37,7 +37,7 @@ CREATE INDEX user_tags_user ON user_tags (user_id);
 -- Sessions are keyed by SHA-256 of the token; the token itself is never stored.
 CREATE TABLE sessions (
 	token_hash      BLOB    PRIMARY KEY CHECK (length(token_hash) = 32),
-	id              TEXT    NOT NULL UNIQUE,
+	id              TEXT    NOT NULL, -- a random UUID; looked up only among a user's sessions
 	app_id          INTEGER NOT NULL,
 	user_id         INTEGER REFERENCES users (id) ON DELETE CASCADE, -- NULL: application session
 	provider        TEXT    NOT NULL DEFAULT '',
@@ -46,5 +46,8 @@ CREATE TABLE sessions (
 	last_request_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 
-CREATE INDEX sessions_user ON sessions (user_id) WHERE user_id IS NOT NULL;
+-- A user's sessions (Sessions, RevokeSession, revocation by user). Application sessions, the
+-- bulk of new sessions, stay out of it: an insert then touches only the primary key and the
+-- activity index.
+CREATE INDEX sessions_user ON sessions (user_id, id) WHERE user_id IS NOT NULL;
 CREATE INDEX sessions_last_request ON sessions (last_request_at);
