@@ -411,7 +411,7 @@ func testUserFilesPaging(t *testing.T, s store.Store) {
 		{"Offset", 0, 2, 2, aFiles[2:4]},
 		{"KeyAndOffset", id(1), 2, 2, aFiles[4:6]},
 		{"OffsetPastTheEnd", 0, 7, 3, nil},
-		{"KeyBetweenOwnIDs", bFiles[0].ID, 0, 2, aFiles[2:4]}, // b's id falls between a's
+		{"KeyBetweenOwnIDs", bFiles[0].ID, 0, 2, aFiles[1:3]}, // b's first id falls between a's first two
 		{"KeyBeforeEveryID", -1, 0, 1, aFiles[:1]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
