@@ -2,12 +2,18 @@ package authcube_test
 
 import (
 	"bytes"
+	"crypto/subtle"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
+
+	"golang.org/x/crypto/argon2"
 
 	"github.com/authcube/authcube"
 	"github.com/authcube/authcube/internal/seed"
@@ -97,14 +103,21 @@ func BenchmarkSession(b *testing.B) {
 	})
 }
 
-// seededEngine opens a copy of a directory with many seeded users: 100,000, or 10,000 with
-// -short (as CI runs it).
-func seededEngine(b *testing.B) (*testEngine, authcube.Session) {
-	n := 100_000
-	if testing.Short() {
-		n = 10_000
+// seededUsers is the size of the data set of the query benchmarks: AUTHCUBE_BENCH_USERS
+// (scripts/bench.sh sets 1,000,000), else 100,000, or 10,000 with -short (as CI runs them).
+func seededUsers() int {
+	if n, err := strconv.Atoi(os.Getenv("AUTHCUBE_BENCH_USERS")); err == nil && n > 0 {
+		return n
 	}
-	dir := seed.Dir(b, n)
+	if testing.Short() {
+		return 10_000
+	}
+	return 100_000
+}
+
+// seededEngine opens a copy of a directory with seededUsers() users.
+func seededEngine(b *testing.B) (*testEngine, authcube.Session) {
+	dir := seed.Dir(b, seededUsers())
 	te := newTestEngine(b, func(c *authcube.Config) {
 		c.Dir = dir
 		c.Rand = nil
@@ -285,5 +298,130 @@ func BenchmarkOpenFile(b *testing.B) {
 			b.Fatal(err)
 		}
 		r.Close()
+	}
+}
+
+// BenchmarkUserBy: the unique look-ups other than by id and email.
+func BenchmarkUserBy(b *testing.B) {
+	te, app := seededEngine(b)
+	n := seededUsers()
+	for name, f := range map[string]func(i int) error{
+		"login": func(i int) error { _, err := te.UserByLogin(ctx, app.Token, seed.Login(i%n)); return err },
+		"phone": func(i int) error { _, err := te.UserByPhone(ctx, app.Token, seed.User(i%n).Phone); return err },
+		"external id": func(i int) error {
+			_, err := te.UserByExternalID(ctx, app.Token, seed.User(i%n).ExternalID)
+			return err
+		},
+	} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if err := f(i * 7919); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkTokenOverhead: what a token check adds to a read call: User through the engine, and
+// the same query on the store directly, in one run.
+func BenchmarkTokenOverhead(b *testing.B) {
+	te, app := seededEngine(b)
+	st := authcube.StoreOf(te.Engine)
+	b.Run("engine", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if _, err := te.User(ctx, app.Token, int64(1+i%10_000)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("store", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			if _, err := st.User(ctx, int64(1+i%10_000)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkArgon2: one hash and one verify at the default parameters, the yardsticks of SignUp
+// and SignIn.
+func BenchmarkArgon2(b *testing.B) {
+	p := authcube.DefaultHashParams
+	salt := make([]byte, 16)
+	b.Run("hash", func(b *testing.B) {
+		for b.Loop() {
+			argon2.IDKey([]byte(testPassword), salt, p.Iterations, p.MemoryKiB, p.Parallelism, 32)
+		}
+	})
+	b.Run("verify", func(b *testing.B) {
+		want := argon2.IDKey([]byte(testPassword), salt, p.Iterations, p.MemoryKiB, p.Parallelism, 32)
+		for b.Loop() {
+			got := argon2.IDKey([]byte(testPassword), salt, p.Iterations, p.MemoryKiB, p.Parallelism, 32)
+			if subtle.ConstantTimeCompare(got, want) != 1 {
+				b.Fatal("mismatch")
+			}
+		}
+	})
+}
+
+// BenchmarkOpen: Open and Close of an existing data directory with seededUsers() users.
+func BenchmarkOpen(b *testing.B) {
+	dir := seed.Dir(b, seededUsers())
+	cfg := authcube.Config{Dir: dir, Logger: slog.New(slog.DiscardHandler)}
+	b.ReportAllocs()
+	for b.Loop() {
+		e, err := authcube.Open(ctx, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		e.Close()
+		b.StartTimer()
+	}
+}
+
+// BenchmarkSessionCacheMemory reports the heap each cached live session takes.
+func BenchmarkSessionCacheMemory(b *testing.B) {
+	n := 20_000
+	if testing.Short() {
+		n = 1000
+	}
+	for b.Loop() {
+		b.StopTimer()
+		te := benchEngine(b, true)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		tokens := make([]string, n)
+		b.StartTimer()
+		var wg sync.WaitGroup
+		for w := range 64 { // concurrent, so the creations share commits
+			wg.Go(func() {
+				for i := w; i < n; i += 64 {
+					s, err := te.CreateSession(ctx)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					tokens[i] = s.Token
+				}
+			})
+		}
+		wg.Wait()
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if got := authcube.CachedSessions(te.Engine); got != n {
+			b.Fatalf("%d sessions cached, want %d", got, n)
+		}
+		tokenBytes := uint64(n) * (43 + 16) // the tokens this benchmark keeps
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc-tokenBytes)/float64(n), "bytes/session")
+		runtime.KeepAlive(tokens)
+		te.Close()
+		b.StartTimer()
 	}
 }

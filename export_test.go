@@ -27,3 +27,6 @@ func Sweep(e *Engine) error { return e.sweep(context.Background()) }
 
 // CachedSessions returns how many sessions e's cache holds.
 func CachedSessions(e *Engine) int { return e.cache.len() }
+
+// StoreOf returns e's store, for benchmarks that compare a call with the query it makes.
+func StoreOf(e *Engine) store.Store { return e.store }

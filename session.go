@@ -273,11 +273,20 @@ func (e *Engine) createSession(ctx context.Context, op string, userID int64, pro
 	if userID != 0 {
 		s.SignedInAt = now
 	}
+	var gen uint64
+	if e.cache != nil {
+		gen, _ = e.cache.generation(hash)
+	}
 	if err := e.store.CreateSession(ctx, s); err != nil {
 		if errors.Is(err, store.ErrNotFound) { // the user was deleted meanwhile
 			return store.Session{}, "", errorFor(ErrInvalidCredentials, op, "")
 		}
 		return store.Session{}, "", storeErr(op, err)
+	}
+	if e.cache != nil {
+		// Cached from the start, so the first request costs no read. A revocation of the user's
+		// sessions that committed meanwhile moved the generation, and then wins (rule 1).
+		e.cache.fill(hash, newEntry(s, ms(now)), gen)
 	}
 	return s, token, nil
 }
