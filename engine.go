@@ -119,6 +119,10 @@ type Engine struct {
 
 	randMu sync.Mutex
 
+	// blobDeletes is held for reading by every deletion of file bytes, and for writing by
+	// Backup while it copies the database and links the bytes.
+	blobDeletes sync.RWMutex
+
 	// Calls in flight: begin counts up, done counts down; Close waits for zero.
 	inflight  atomic.Int64
 	closed    atomic.Bool

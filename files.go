@@ -141,7 +141,7 @@ func (e *Engine) WriteFile(ctx context.Context, token, uid string, r io.Reader) 
 	}
 	done, err := e.store.CompleteFile(ctx, uid, s.UserID, size, ctype)
 	if err != nil { // deleted meanwhile: its bytes go too
-		_ = e.blobs.Delete(context.WithoutCancel(ctx), uid)
+		_ = e.deleteBytes(context.WithoutCancel(ctx), uid)
 		return File{}, storeErr(op, err)
 	}
 	return publicFile(done), nil
@@ -303,10 +303,17 @@ func (e *Engine) DeleteFile(ctx context.Context, token, uid string) error {
 	if err := e.store.DeleteFile(ctx, uid, s.UserID); err != nil {
 		return storeErr(op, err)
 	}
-	if err := e.blobs.Delete(context.WithoutCancel(ctx), uid); err != nil {
+	if err := e.deleteBytes(context.WithoutCancel(ctx), uid); err != nil {
 		e.log.Warn("authcube: deleting file bytes; the collector will retry", "err", err)
 	}
 	return nil
+}
+
+// deleteBytes deletes the bytes of a file whose row is gone, unless a Backup is linking them.
+func (e *Engine) deleteBytes(ctx context.Context, uid string) error {
+	e.blobDeletes.RLock()
+	defer e.blobDeletes.RUnlock()
+	return e.blobs.Delete(ctx, uid)
 }
 
 // liveUser is live for calls that need a user session (S14).
@@ -387,7 +394,7 @@ func (e *Engine) collectFiles(ctx context.Context) error {
 		return err
 	}
 	for _, uid := range uids {
-		if err := e.blobs.Delete(ctx, uid); err != nil {
+		if err := e.deleteBytes(ctx, uid); err != nil {
 			return err
 		}
 	}
@@ -396,6 +403,6 @@ func (e *Engine) collectFiles(ctx context.Context) error {
 		if err != nil || exists {
 			return err
 		}
-		return e.blobs.Delete(ctx, uid)
+		return e.deleteBytes(ctx, uid)
 	})
 }
