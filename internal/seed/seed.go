@@ -30,7 +30,7 @@ const (
 var Start = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // version changes whenever the generated data or the schema changes, to invalidate caches.
-var version = fmt.Sprintf("v2-schema%d", sqlite.SchemaVersion())
+var version = "v2-schema" + sqlite.SchemaID()
 
 var (
 	firstNames = strings.Fields(`Marvin Anna Zoë Ángel Mohammed Olivia Liam Emma Noah Ava Sophia

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"crypto/sha256"
 	"context"
 	"database/sql"
 	"embed"
@@ -51,6 +52,17 @@ func migrations() ([]migration, error) {
 func SchemaVersion() int {
 	ms, _ := migrations()
 	return len(ms)
+}
+
+// SchemaID identifies the exact schema this code writes: a hash of every migration's text. Caches
+// of prebuilt databases (benchmark data sets) key on it.
+func SchemaID() string {
+	ms, _ := migrations()
+	h := sha256.New()
+	for _, m := range ms {
+		h.Write([]byte(m.sql))
+	}
+	return fmt.Sprintf("%d-%x", len(ms), h.Sum(nil)[:6])
 }
 
 // migrate brings the database to the latest schema, one transaction per migration with the
