@@ -74,14 +74,11 @@ func (e *Engine) UploadFile(ctx context.Context, token string, nf NewFile, r io.
 // after a day. Application sessions get ErrForbidden.
 func (e *Engine) CreateFile(ctx context.Context, token string, nf NewFile) (File, error) {
 	const op = "create file"
-	if err := e.begin(op); err != nil {
-		return File{}, err
-	}
-	defer e.done()
-	s, err := e.liveUser(ctx, op, token)
+	s, done, err := e.enterUser(ctx, op, token)
 	if err != nil {
 		return File{}, err
 	}
+	defer done()
 	name, err := checkFileName(op, nf.Name)
 	if err != nil {
 		return File{}, err
@@ -112,14 +109,11 @@ func (e *Engine) CreateFile(ctx context.Context, token string, nf NewFile) (File
 // ErrConflict (files are immutable).
 func (e *Engine) WriteFile(ctx context.Context, token, uid string, r io.Reader) (File, error) {
 	const op = "write file"
-	if err := e.begin(op); err != nil {
-		return File{}, err
-	}
-	defer e.done()
-	s, err := e.liveUser(ctx, op, token)
+	s, done, err := e.enterUser(ctx, op, token)
 	if err != nil {
 		return File{}, err
 	}
+	defer done()
 	f, err := e.ownFile(ctx, op, s.UserID, uid)
 	if err != nil {
 		return File{}, err
@@ -139,12 +133,12 @@ func (e *Engine) WriteFile(ctx context.Context, token, uid string, r io.Reader) 
 	if ctype == "" {
 		ctype = http.DetectContentType(head)
 	}
-	done, err := e.store.CompleteFile(ctx, uid, s.UserID, size, ctype)
+	complete, err := e.store.CompleteFile(ctx, uid, s.UserID, size, ctype)
 	if err != nil { // deleted meanwhile: its bytes go too
 		_ = e.deleteBytes(context.WithoutCancel(ctx), uid)
 		return File{}, storeErr(op, err)
 	}
-	return publicFile(done), nil
+	return publicFile(complete), nil
 }
 
 // OpenFile opens a complete file for reading. Any live session that knows the UID may read it.
@@ -177,14 +171,11 @@ func (e *Engine) OpenFile(ctx context.Context, token, uid string) (io.ReadSeekCl
 // the session user's own pending file.
 func (e *Engine) File(ctx context.Context, token, uid string) (File, error) {
 	const op = "file"
-	if err := e.begin(op); err != nil {
-		return File{}, err
-	}
-	defer e.done()
-	s, err := e.live(ctx, op, token)
+	s, done, err := e.enter(ctx, op, token)
 	if err != nil {
 		return File{}, err
 	}
+	defer done()
 	if !blob.ValidUID(uid) {
 		return File{}, invalid(op, "uid", "is not a file UID")
 	}
@@ -202,14 +193,11 @@ func (e *Engine) File(ctx context.Context, token, uid string) (File, error) {
 // user's file is ErrNotFound, as an unknown id is.
 func (e *Engine) FileByID(ctx context.Context, token string, id int64) (File, error) {
 	const op = "file by id"
-	if err := e.begin(op); err != nil {
-		return File{}, err
-	}
-	defer e.done()
-	s, err := e.liveUser(ctx, op, token)
+	s, done, err := e.enterUser(ctx, op, token)
 	if err != nil {
 		return File{}, err
 	}
+	defer done()
 	f, err := e.store.FileByID(ctx, id)
 	if err != nil {
 		return File{}, storeErr(op, err)
@@ -223,14 +211,11 @@ func (e *Engine) FileByID(ctx context.Context, token string, id int64) (File, er
 // Files lists the session user's own files by id, a page at a time (see Page).
 func (e *Engine) Files(ctx context.Context, token string, p Page) (FilePage, error) {
 	const op = "files"
-	if err := e.begin(op); err != nil {
-		return FilePage{}, err
-	}
-	defer e.done()
-	s, err := e.liveUser(ctx, op, token)
+	s, done, err := e.enterUser(ctx, op, token)
 	if err != nil {
 		return FilePage{}, err
 	}
+	defer done()
 	perPage, offset, err := pageBounds(op, p)
 	if err != nil {
 		return FilePage{}, err
@@ -264,14 +249,11 @@ func (e *Engine) Files(ctx context.Context, token string, p Page) (FilePage, err
 // RenameFile renames the session user's own file. Another user's file is ErrForbidden.
 func (e *Engine) RenameFile(ctx context.Context, token, uid, name string) (File, error) {
 	const op = "rename file"
-	if err := e.begin(op); err != nil {
-		return File{}, err
-	}
-	defer e.done()
-	s, err := e.liveUser(ctx, op, token)
+	s, done, err := e.enterUser(ctx, op, token)
 	if err != nil {
 		return File{}, err
 	}
+	defer done()
 	if name, err = checkFileName(op, name); err != nil {
 		return File{}, err
 	}
@@ -289,14 +271,11 @@ func (e *Engine) RenameFile(ctx context.Context, token, uid, name string) (File,
 // file is ErrForbidden.
 func (e *Engine) DeleteFile(ctx context.Context, token, uid string) error {
 	const op = "delete file"
-	if err := e.begin(op); err != nil {
-		return err
-	}
-	defer e.done()
-	s, err := e.liveUser(ctx, op, token)
+	s, done, err := e.enterUser(ctx, op, token)
 	if err != nil {
 		return err
 	}
+	defer done()
 	if _, err := e.ownFile(ctx, op, s.UserID, uid); err != nil {
 		return err
 	}
@@ -314,15 +293,6 @@ func (e *Engine) deleteBytes(ctx context.Context, uid string) error {
 	e.blobDeletes.RLock()
 	defer e.blobDeletes.RUnlock()
 	return e.blobs.Delete(ctx, uid)
-}
-
-// liveUser is live for calls that need a user session (S14).
-func (e *Engine) liveUser(ctx context.Context, op, token string) (store.Session, error) {
-	s, err := e.live(ctx, op, token)
-	if err == nil && s.UserID == 0 {
-		err = errorFor(ErrForbidden, op, "")
-	}
-	return s, err
 }
 
 // ownFile returns the file uid if userID owns it: ErrInvalid for a malformed UID, ErrNotFound

@@ -60,14 +60,11 @@ func (e *Engine) FlushMail(ctx context.Context) error {
 // The mail carries Config.ResetURL with the token, or the bare token.
 func (e *Engine) ResetPassword(ctx context.Context, token, email string) error {
 	const op = "reset password"
-	if err := e.begin(op); err != nil {
-		return err
-	}
-	defer e.done()
-	s, err := e.live(ctx, op, token)
+	s, done, err := e.enter(ctx, op, token)
 	if err != nil {
 		return err
 	}
+	defer done()
 	_, key, err := canon.Email(email)
 	if err != nil {
 		return invalidFrom(op, err)

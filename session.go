@@ -317,14 +317,11 @@ func (e *Engine) CreateUserSession(ctx context.Context, c Credentials) (Session,
 // A missing, unknown, destroyed or expired token is ErrUnauthorized.
 func (e *Engine) Session(ctx context.Context, token string) (Session, error) {
 	const op = "session"
-	if err := e.begin(op); err != nil {
-		return Session{}, err
-	}
-	defer e.done()
-	s, err := e.live(ctx, op, token)
+	s, done, err := e.enter(ctx, op, token)
 	if err != nil {
 		return Session{}, err
 	}
+	defer done()
 	return e.publicSession(s, token), nil
 }
 
@@ -334,14 +331,11 @@ func (e *Engine) Session(ctx context.Context, token string) (Session, error) {
 // credentials is ErrInvalidCredentials, one error for unknown logins and wrong passwords alike.
 func (e *Engine) SignIn(ctx context.Context, token string, c Credentials) (User, error) {
 	const op = "sign in"
-	if err := e.begin(op); err != nil {
-		return User{}, err
-	}
-	defer e.done()
-	s, err := e.live(ctx, op, token)
+	s, done, err := e.enter(ctx, op, token)
 	if err != nil {
 		return User{}, err
 	}
+	defer done()
 	u, provider, err := e.checkCredentials(ctx, op, c)
 	if err != nil {
 		return User{}, err
@@ -364,14 +358,11 @@ func (e *Engine) SignIn(ctx context.Context, token string, c Credentials) (User,
 // application session it only counts a request.
 func (e *Engine) SignOut(ctx context.Context, token string) error {
 	const op = "sign out"
-	if err := e.begin(op); err != nil {
-		return err
-	}
-	defer e.done()
-	s, err := e.live(ctx, op, token)
+	s, done, err := e.enter(ctx, op, token)
 	if err != nil {
 		return err
 	}
+	defer done()
 	if s.UserID == 0 {
 		return nil
 	}
@@ -392,14 +383,11 @@ func (e *Engine) SignOut(ctx context.Context, token string) error {
 // also after a restart.
 func (e *Engine) DestroySession(ctx context.Context, token string) error {
 	const op = "destroy session"
-	if err := e.begin(op); err != nil {
-		return err
-	}
-	defer e.done()
-	s, err := e.live(ctx, op, token)
+	s, done, err := e.enter(ctx, op, token)
 	if err != nil {
 		return err
 	}
+	defer done()
 	err = e.store.DeleteSession(ctx, s.TokenHash)
 	e.revoked(s.TokenHash)
 	if err != nil {
@@ -417,17 +405,11 @@ func (e *Engine) DestroySession(ctx context.Context, token string) error {
 // application session gets ErrForbidden.
 func (e *Engine) Sessions(ctx context.Context, token string) ([]Session, error) {
 	const op = "sessions"
-	if err := e.begin(op); err != nil {
-		return nil, err
-	}
-	defer e.done()
-	s, err := e.live(ctx, op, token)
+	s, done, err := e.enterUser(ctx, op, token)
 	if err != nil {
 		return nil, err
 	}
-	if s.UserID == 0 {
-		return nil, errorFor(ErrForbidden, op, "")
-	}
+	defer done()
 	list, err := e.store.UserSessions(ctx, s.UserID)
 	if err != nil {
 		return nil, storeErr(op, err)
@@ -454,17 +436,11 @@ func (e *Engine) Sessions(ctx context.Context, token string) ([]Session, error) 
 // the caller's own session destroys it. An application session gets ErrForbidden.
 func (e *Engine) RevokeSession(ctx context.Context, token, sessionID string) error {
 	const op = "revoke session"
-	if err := e.begin(op); err != nil {
-		return err
-	}
-	defer e.done()
-	s, err := e.live(ctx, op, token)
+	s, done, err := e.enterUser(ctx, op, token)
 	if err != nil {
 		return err
 	}
-	if s.UserID == 0 {
-		return errorFor(ErrForbidden, op, "")
-	}
+	defer done()
 	if len(sessionID) > 64 {
 		return errorFor(ErrNotFound, op, "")
 	}
@@ -475,4 +451,30 @@ func (e *Engine) RevokeSession(ctx context.Context, token, sessionID string) err
 	e.revoked(hash)
 	e.emit(Event{Kind: SessionRevoked, SessionID: sessionID, UserID: s.UserID})
 	return nil
+}
+
+// enter starts a call that takes a token: it registers the call in flight (ErrClosed once
+// Close has begun) and finds the live session, counting a request. On success the caller defers
+// done.
+func (e *Engine) enter(ctx context.Context, op, token string) (store.Session, func(), error) {
+	if err := e.begin(op); err != nil {
+		return store.Session{}, nil, err
+	}
+	s, err := e.live(ctx, op, token)
+	if err != nil {
+		e.done()
+		return store.Session{}, nil, err
+	}
+	return s, e.done, nil
+}
+
+// enterUser is enter for calls that need a user session (S14): an application session gets
+// ErrForbidden.
+func (e *Engine) enterUser(ctx context.Context, op, token string) (store.Session, func(), error) {
+	s, done, err := e.enter(ctx, op, token)
+	if err == nil && s.UserID == 0 {
+		done()
+		return store.Session{}, nil, errorFor(ErrForbidden, op, "")
+	}
+	return s, done, err
 }

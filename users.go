@@ -68,14 +68,11 @@ func publicUser(u store.User) User {
 // bad input is ErrInvalid naming the field.
 func (e *Engine) SignUp(ctx context.Context, token string, nu NewUser) (User, error) {
 	const op = "sign up"
-	if err := e.begin(op); err != nil {
-		return User{}, err
-	}
-	defer e.done()
-	s, err := e.live(ctx, op, token)
+	s, done, err := e.enter(ctx, op, token)
 	if err != nil {
 		return User{}, err
 	}
+	defer done()
 	u, err := e.validateNewUser(op, nu)
 	if err != nil {
 		return User{}, err
@@ -177,17 +174,11 @@ func (u UserUpdate) LogValue() slog.Value { return slog.StringValue(u.String()) 
 // in the same transaction.
 func (e *Engine) UpdateUser(ctx context.Context, token string, uu UserUpdate) (User, error) {
 	const op = "update user"
-	if err := e.begin(op); err != nil {
-		return User{}, err
-	}
-	defer e.done()
-	s, err := e.live(ctx, op, token)
+	s, done, err := e.enterUser(ctx, op, token)
 	if err != nil {
 		return User{}, err
 	}
-	if s.UserID == 0 {
-		return User{}, errorFor(ErrForbidden, op, "")
-	}
+	defer done()
 	u, cur, err := e.updateUser(ctx, op, s, uu, false)
 	if errors.Is(err, store.ErrStale) {
 		// The hash changed between reading and writing. A rehash at sign-in (same password,
@@ -371,17 +362,11 @@ func (e *Engine) setNewHash(ctx context.Context, op string, c *store.UserChange,
 // needs only the session, not the password. An application session gets ErrForbidden.
 func (e *Engine) DeleteUser(ctx context.Context, token string) error {
 	const op = "delete user"
-	if err := e.begin(op); err != nil {
-		return err
-	}
-	defer e.done()
-	s, err := e.live(ctx, op, token)
+	s, done, err := e.enterUser(ctx, op, token)
 	if err != nil {
 		return err
 	}
-	if s.UserID == 0 {
-		return errorFor(ErrForbidden, op, "")
-	}
+	defer done()
 	revoked, err := e.store.DeleteUser(ctx, s.TokenHash, s.UserID)
 	e.revoked(revoked...)
 	if err != nil {

@@ -1,8 +1,8 @@
 package sqlite
 
 import (
-	"crypto/sha256"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
 	"errors"
