@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"log/slog"
 	"regexp"
 	"runtime"
 	"strings"
@@ -524,14 +525,15 @@ func TestSignUpErrorMessage(t *testing.T) {
 	assert.NotErrorIs(t, err, authcube.ErrInvalid)
 }
 
+// S11, R2: 100 concurrent sign-ups of one login in four spellings give exactly one success.
 func TestConcurrentSignUpsOfOneLogin(t *testing.T) {
 	t.Parallel()
 	te := newTestEngine(t, func(c *authcube.Config) { c.Rand = nil }) // crypto/rand: many goroutines
 	app := te.appSession(t)
 	spellings := []string{"BigBird", "bigbird", "ＢｉｇＢｉｒｄ", "BIGBIRD"}
 	var wg sync.WaitGroup
-	errs := make(chan error, 40)
-	for i := range 40 {
+	errs := make(chan error, 100)
+	for i := range 100 {
 		wg.Go(func() {
 			_, err := te.SignUp(ctx, app.Token, authcube.NewUser{Login: spellings[i%4], Password: testPassword})
 			errs <- err
@@ -551,7 +553,25 @@ func TestConcurrentSignUpsOfOneLogin(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, ok)
-	assert.Equal(t, 39, conflicts)
+	assert.Equal(t, 99, conflicts)
+}
+
+// R2: 1000 concurrent sign-ins all succeed; no SQLITE_BUSY or other error reaches a caller.
+func TestThousandConcurrentSignIns(t *testing.T) {
+	t.Parallel()
+	te := newTestEngine(t, func(c *authcube.Config) { c.Rand = nil })
+	te.signUp(t, "marvin18")
+	var wg sync.WaitGroup
+	for range 1000 {
+		wg.Go(func() {
+			s, err := te.CreateUserSession(ctx, authcube.Credentials{Login: "marvin18", Password: testPassword})
+			if assert.NoError(t, err) {
+				_, err = te.Session(ctx, s.Token)
+				assert.NoError(t, err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestPasswordsAreNormalisedBeforeHashing(t *testing.T) {
@@ -640,11 +660,18 @@ func TestSecretsDoNotPrint(t *testing.T) {
 	c := authcube.Credentials{Login: "ann", Password: "hunter2hunter2", Token: "tok-secret"}
 	nu := authcube.NewUser{Login: "ann", Password: "hunter2hunter2"}
 	s := authcube.Session{ID: "id", Token: "tok-secret"}
-	for _, v := range []any{c, nu, s} {
+	uu := authcube.UserUpdate{FullName: new("Ann"), Password: new("hunter2hunter2"), OldPassword: "hunter2hunter2old"}
+	m := authcube.Message{To: "a@example.org", Token: "tok-secret", Link: "https://x/?t=tok-secret"}
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	for _, v := range []any{c, nu, s, uu, m} {
+		logger.Info("value", "v", v)
 		for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
 			out := fmt.Sprintf(f, v)
 			assert.NotContains(t, out, "hunter2", f)
 			assert.NotContains(t, out, "tok-secret", f)
 		}
 	}
+	assert.NotContains(t, logs.String(), "hunter2", "LogValue")
+	assert.NotContains(t, logs.String(), "tok-secret", "LogValue")
 }

@@ -32,8 +32,9 @@ type throttle struct {
 
 type throttleState struct {
 	failures int
-	inflight int       // attempts reserved and not yet decided
-	until    time.Time // attempts are refused before it; after a failure below Free, its time
+	inflight int           // attempts reserved and not yet decided
+	until    time.Time     // attempts are refused before it; after a failure below Free, its time
+	wake     chan struct{} // closed when an attempt in flight ends; nil when nobody waits
 }
 
 func newThrottle(e *Engine) *throttle {
@@ -42,47 +43,56 @@ func newThrottle(e *Engine) *throttle {
 
 // reserve admits one attempt for key, or refuses it with ErrThrottled (and a SignInThrottled
 // event naming login). An admitted attempt must be ended with finish. Attempts in flight count
-// against the free failures, so a burst of concurrent guesses verifies at most Free passwords.
+// against the free failures, so a burst of concurrent guesses verifies at most Free passwords:
+// the attempts beyond wait for those in flight (or for ctx) and are then decided on their
+// outcome, so a burst of right passwords goes through and a burst of wrong ones is throttled.
 func (t *throttle) reserve(ctx context.Context, op, key, login, provider string) error {
-	now := t.e.now()
 	p := t.e.cfg.Throttle
-	t.mu.Lock()
-	st, ok := t.m[key]
-	if !ok {
-		// Load the stored state outside the lock; another reserve may install one meanwhile.
-		t.mu.Unlock()
-		failures, until, err := t.e.store.Throttle(ctx, key)
-		if err != nil {
-			return storeErr(op, err) // fail closed (S29)
-		}
+	for {
+		now := t.e.now()
 		t.mu.Lock()
-		if st, ok = t.m[key]; !ok {
-			st = &throttleState{failures: failures, until: until}
-			t.m[key] = st
+		st, ok := t.m[key]
+		if !ok {
+			// Load the stored state outside the lock; another reserve may install one meanwhile.
+			t.mu.Unlock()
+			failures, until, err := t.e.store.Throttle(ctx, key)
+			if err != nil {
+				return storeErr(op, err) // fail closed (S29)
+			}
+			t.mu.Lock()
+			if st, ok = t.m[key]; !ok {
+				st = &throttleState{failures: failures, until: until}
+				t.m[key] = st
+			}
+		}
+		// From here to the decision the lock is held: an admitted attempt's state stays in the
+		// map (inflight > 0) until finish.
+		if st.inflight == 0 && !st.until.IsZero() && now.Sub(st.until) > throttleMemory {
+			st.failures, st.until = 0, time.Time{} // forgotten
+		}
+		if now.Before(st.until) {
+			t.mu.Unlock()
+			err := errorFor(ErrThrottled, op, "")
+			err.RetryAfter = st.until.Sub(now)
+			t.e.emit(Event{Kind: SignInThrottled, Login: login, Provider: provider, At: now, Err: err})
+			return err
+		}
+		if st.inflight < max(p.Free-st.failures, 1) {
+			st.inflight++
+			t.mu.Unlock()
+			return nil
+		}
+		if st.wake == nil {
+			st.wake = make(chan struct{})
+		}
+		wake := st.wake
+		t.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return &Error{Code: CodeInternal, Op: op, Message: "request cancelled", Err: ctx.Err()}
 		}
 	}
-	// From here to the end of the decision the lock is held: an admitted attempt's state stays
-	// in the map (inflight > 0) until finish.
-	if st.inflight == 0 && !st.until.IsZero() && now.Sub(st.until) > throttleMemory {
-		st.failures, st.until = 0, time.Time{} // forgotten
-	}
-	var wait time.Duration
-	switch {
-	case now.Before(st.until):
-		wait = st.until.Sub(now)
-	case st.inflight >= max(p.Free-st.failures, 1):
-		wait = p.Base // the attempts in flight may use up what is free
-	default:
-		st.inflight++
-	}
-	t.mu.Unlock()
-	if wait > 0 {
-		err := errorFor(ErrThrottled, op, "")
-		err.RetryAfter = wait
-		t.e.emit(Event{Kind: SignInThrottled, Login: login, Provider: provider, At: now, Err: err})
-		return err
-	}
-	return nil
 }
 
 // finish ends an attempt admitted by reserve: a success forgets the key, a failure counts and,
@@ -93,6 +103,10 @@ func (t *throttle) finish(ctx context.Context, key string, success bool) {
 	t.mu.Lock()
 	st := t.m[key]
 	st.inflight--
+	if st.wake != nil {
+		close(st.wake)
+		st.wake = nil
+	}
 	had := st.failures
 	if success {
 		st.failures, st.until = 0, time.Time{}
