@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs the performance benchmarks (issue 8) and writes BENCHMARKS.md at the repository root:
+# the targets against the median of each benchmark over COUNT runs.
+#
+#   scripts/bench.sh                                      # the full run: 1M users, -count 5
+#   AUTHCUBE_BENCH_USERS=100000 COUNT=1 scripts/bench.sh  # a quick run
+#
+# Environment:
+#   AUTHCUBE_BENCH_USERS  users in the seeded data set (default 1000000)
+#   COUNT                 runs of each benchmark (default 5)
+#   OUT                   where the raw `go test` output goes (default a temporary file, removed)
+#   KEEP_RAW=1            also keep the raw output as bench.txt next to BENCHMARKS.md
+#   NOTES                 a markdown file appended to BENCHMARKS.md under "Notes"
+#
+# The first run for a data-set size builds the seeded directory (cached under the user cache
+# directory); for 1M users that takes about 2 minutes more.
+set -euo pipefail
+
+if [[ -n ${OUT:-} && $OUT != /* ]]; then OUT="$PWD/$OUT"; fi # relative to the caller's directory
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export AUTHCUBE_BENCH_USERS="${AUTHCUBE_BENCH_USERS:-1000000}"
+COUNT="${COUNT:-5}"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+OUT="${OUT:-$tmp/bench.txt}"
+
+# Every benchmark a row of BENCHMARKS.md is derived from (BenchmarkNew is in ./authtest).
+benchmarks='^Benchmark(Session|TokenOverhead|User|UserByEmail|UserBy|UsersByIDs50|UsersByTags|UsersByFullName|SignIn|SignUp|Argon2|CreateSession|UpdateUser|SignInBurst|Open|SessionCacheMemory|UploadFile|OpenFile|New)$'
+gotest=(go test -run '^$' -bench "$benchmarks" -benchmem -count "$COUNT" -timeout 60m . ./authtest/)
+shown="go test -run '^\$' -bench '$benchmarks' -benchmem -count $COUNT -timeout 60m . ./authtest/"
+
+case "$(uname -s)" in
+Darwin) cache="$HOME/Library/Caches" ;;
+*) cache="${XDG_CACHE_HOME:-$HOME/.cache}" ;;
+esac
+if ! compgen -G "$cache/authcube-seed/*-$AUTHCUBE_BENCH_USERS" >/dev/null; then
+	echo "note: no cached seed directory of $AUTHCUBE_BENCH_USERS users yet; this first run builds it" \
+		"under $cache/authcube-seed (about 2 minutes more for 1M users)." >&2
+fi
+echo "AUTHCUBE_BENCH_USERS=$AUTHCUBE_BENCH_USERS $shown" >&2
+echo "raw output: $OUT" >&2
+
+start=$SECONDS
+status=0
+"${gotest[@]}" 2>&1 | tee "$OUT" || status=$?
+echo "benchmarks took $((SECONDS - start)) s" >&2
+
+# How to reproduce this very run.
+cmd=scripts/bench.sh
+if [[ $COUNT != 5 ]]; then cmd="COUNT=$COUNT $cmd"; fi
+if [[ $AUTHCUBE_BENCH_USERS != 1000000 ]]; then cmd="AUTHCUBE_BENCH_USERS=$AUTHCUBE_BENCH_USERS $cmd"; fi
+report=(go run ./internal/benchreport -in "$OUT" -out BENCHMARKS.md -users "$AUTHCUBE_BENCH_USERS"
+	-cmd "$cmd" -gotest "$shown")
+if [[ -n ${NOTES:-} ]]; then report+=(-notes "$NOTES"); fi
+"${report[@]}"
+echo "wrote BENCHMARKS.md" >&2
+
+if [[ ${KEEP_RAW:-} == 1 ]]; then
+	cp "$OUT" bench.txt
+	echo "kept the raw output as bench.txt" >&2
+fi
+
+if ((status != 0)); then
+	echo "go test failed (exit status $status); BENCHMARKS.md shows the benchmarks that ran" >&2
+	exit "$status"
+fi
