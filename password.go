@@ -170,14 +170,16 @@ func (e *Engine) checkNewPassword(op, field, password, login, email string) (str
 }
 
 // rehash upgrades a hash made with weaker parameters than the configured ones, after a
-// successful sign-in (S5). It is a compare-and-swap on the verified hash: a password change that
-// happened meanwhile wins. Failures are logged, never shown to the signing-in user.
-func (e *Engine) rehash(ctx context.Context, u store.User, password string) {
+// successful verify (S5). It is a compare-and-swap on the verified hash: a password change that
+// happened meanwhile wins (not an error). Any other failure is returned, and the sign-in fails
+// closed (S29).
+func (e *Engine) rehash(ctx context.Context, u store.User, password string) error {
 	hash, err := e.hasher.hash(ctx, password)
 	if err == nil {
 		err = e.store.SetPasswordHash(context.WithoutCancel(ctx), u.ID, u.PasswordHash, hash)
 	}
 	if err != nil && !errors.Is(err, store.ErrStale) {
-		e.log.Warn("authcube: upgrading a password hash", "user_id", u.ID, "err", err)
+		return err
 	}
+	return nil
 }

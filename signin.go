@@ -94,7 +94,9 @@ func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials)
 		return a.fail(nil)
 	}
 	if weak {
-		e.rehash(ctx, u, password)
+		if err := e.rehash(ctx, u, password); err != nil {
+			return a.fail(err) // fail closed (S29)
+		}
 	}
 	return a.succeed(u)
 }
@@ -228,9 +230,10 @@ func (e *Engine) checkExternalPassword(ctx context.Context, a *signInAttempt, c 
 		return a.fail(err)
 	}
 	if nu.FullName != "" && nu.FullName != u.FullName {
-		if err := e.store.RefreshUserName(ctx, u.ID, nu.FullName, e.now()); err == nil {
-			u.FullName = nu.FullName
+		if err := e.store.RefreshUserName(ctx, u.ID, nu.FullName, e.now()); err != nil {
+			return a.fail(err) // fail closed (S29)
 		}
+		u.FullName = nu.FullName
 	}
 	return a.succeed(u)
 }

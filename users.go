@@ -325,11 +325,11 @@ func (e *Engine) changePassword(ctx context.Context, op string, c *store.UserCha
 		return e.setNewHash(ctx, op, c, password, cur)
 	}
 	// A wrong old password counts as a failed sign-in (S7), on the same throttle key.
-	key := "login:" + cur.LoginCanon
+	key, who := "login:"+cur.LoginCanon, cur.Login
 	if cur.LoginCanon == "" {
-		key = "email:" + cur.EmailCanon
+		key, who = "email:"+cur.EmailCanon, cur.Email
 	}
-	if err := e.throttle.reserve(ctx, op, key, cur.Login+cur.Email, "password"); err != nil {
+	if err := e.throttle.reserve(ctx, op, key, who, providerPassword); err != nil {
 		return err
 	}
 	ok := false
@@ -342,7 +342,7 @@ func (e *Engine) changePassword(ctx context.Context, op string, c *store.UserCha
 	}
 	if !ok {
 		err := errorFor(ErrInvalidCredentials, op, "old_password")
-		e.emit(Event{Kind: SignInFailed, UserID: cur.ID, Login: cur.Login + cur.Email, Provider: "password", Err: err})
+		e.emit(Event{Kind: SignInFailed, UserID: cur.ID, Login: who, Provider: providerPassword, Err: err})
 		return err
 	}
 	return e.setNewHash(ctx, op, c, password, cur)
