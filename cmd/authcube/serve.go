@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/authcube/authcube"
+	"github.com/authcube/authcube/identity"
+	"github.com/authcube/authcube/identity/firebase"
+	"github.com/authcube/authcube/rest"
+)
+
+// serveOptions are the flags of authcube serve.
+type serveOptions struct {
+	dir, addr, authKey, resetURL, origins string
+	appID                                 int64
+	fullUserData, public                  bool
+	idleTTL                               time.Duration
+	firebaseProject, firebaseKeys         string
+}
+
+func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
+	o := &serveOptions{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.dir, "dir", "./authcube-data", "the data directory (created when missing)")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "the address to listen on; a loopback address unless --public")
+	fs.Int64Var(&o.appID, "app-id", authcube.DefaultAppID, "the application id clients send (appId)")
+	fs.StringVar(&o.authKey, "auth-key", "", "the auth key clients send (authKey); required")
+	fs.BoolVar(&o.fullUserData, "full-user-data", false, "show other users' email and phone and allow substring filters on them, as ConnectyCube does")
+	fs.DurationVar(&o.idleTTL, "idle-ttl", authcube.DefaultSessionIdleTTL, "sessions expire this long after their last request")
+	fs.StringVar(&o.resetURL, "reset-url", "", `the link of password-reset mail, with "{token}" where the token goes; empty: the mail carries the bare token`)
+	fs.StringVar(&o.origins, "allow-origin", "", "comma-separated origins browsers may call from (CORS); empty: any")
+	fs.StringVar(&o.firebaseProject, "firebase-project", "", "enable firebase_phone and firebase_email sessions for this Firebase project id")
+	fs.StringVar(&o.firebaseKeys, "firebase-keys", firebase.GoogleKeysURL, "Firebase public keys: a file (x509 JSON or JWKS) or an http(s) URL")
+	fs.BoolVar(&o.public, "public", false, "allow a non-loopback --addr: anyone who can reach it and knows the auth key can create sessions")
+	return fs, o
+}
+
+// runServe serves until ctx is done (SIGINT, SIGTERM), then shuts down and closes the engine.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs, o := serveFlags(stderr)
+	if code, ok := parse(fs, args, stderr); !ok {
+		return code
+	}
+	s, err := startServer(ctx, *o, stdout, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "authcube serve: %v\n", err)
+		return exitError
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.serve() }()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(stderr, "authcube: shutting down")
+	case err = <-errc:
+	}
+	if serr := s.shutdown(); err == nil {
+		err = serr
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "authcube serve: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// server is a started authcube serve: an engine, its REST handler and a listener.
+type server struct {
+	engine *authcube.Engine
+	http   *http.Server
+	ln     net.Listener
+	url    string // the api_url clients use
+}
+
+// checkAddr refuses a non-loopback address unless public, and warns when public.
+func checkAddr(o serveOptions, stderr io.Writer) error {
+	host, _, err := net.SplitHostPort(o.addr)
+	if err != nil {
+		return fmt.Errorf("--addr %q: %w", o.addr, err)
+	}
+	ip := net.ParseIP(host)
+	loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
+	switch {
+	case loopback:
+		return nil
+	case !o.public:
+		return fmt.Errorf("--addr %s is not a loopback address: anyone who can reach it and knows the auth key could create sessions and read users; pass --public to do this on purpose", o.addr)
+	}
+	fmt.Fprintf(stderr, "authcube: WARNING: serving on %s, beyond this machine: anyone who can reach it and knows the auth key can create sessions and read users\n", o.addr)
+	return nil
+}
+
+// startServer opens the engine, builds the handler and listens; it prints the snippet to paste.
+func startServer(ctx context.Context, o serveOptions, stdout, stderr io.Writer) (*server, error) {
+	if o.authKey == "" {
+		return nil, errors.New("--auth-key is required")
+	}
+	if err := checkAddr(o, stderr); err != nil {
+		return nil, err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	cfg := authcube.Config{Dir: o.dir, AppID: o.appID, SessionIdleTTL: o.idleTTL, ResetURL: o.resetURL, Logger: logger}
+	if o.firebaseProject != "" {
+		v, err := firebaseVerifier(o)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Providers = map[string]identity.TokenVerifier{"firebase_phone": v, "firebase_email": v}
+	}
+	e, err := authcube.Open(ctx, cfg)
+	if errors.Is(err, authcube.ErrLocked) {
+		return nil, fmt.Errorf("%s is in use by another authcube", o.dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var origins []string
+	if o.origins != "" {
+		for _, s := range strings.Split(o.origins, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				origins = append(origins, s)
+			}
+		}
+	}
+	h, err := rest.New(e, rest.Config{AppID: o.appID, AuthKey: o.authKey, FullUserData: o.fullUserData, AllowedOrigins: origins, Logger: logger})
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	s := &server{
+		engine: e, ln: ln,
+		// No ReadTimeout: uploads may be large. Slow headers are cut off.
+		http: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)},
+		url:  "http://" + clientAddr(ln.Addr().(*net.TCPAddr)),
+	}
+	printSnippet(stdout, o, s.url)
+	return s, nil
+}
+
+// clientAddr is the address a local client dials: an unspecified listen address is reached
+// at 127.0.0.1.
+func clientAddr(a *net.TCPAddr) string {
+	ip := a.IP
+	if ip == nil || ip.IsUnspecified() {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	return net.JoinHostPort(ip.String(), fmt.Sprint(a.Port))
+}
+
+// printSnippet prints where the server is and the ConnectyCube.init call to paste.
+func printSnippet(w io.Writer, o serveOptions, apiURL string) {
+	key, _ := json.Marshal(o.authKey)
+	u, _ := json.Marshal(apiURL)
+	fmt.Fprintf(w, "authcube: serving the ConnectyCube API at %s (data in %s)\n", apiURL, o.dir)
+	fmt.Fprintf(w, "Paste into your app:\n\n  ConnectyCube.init({ appId: %d, authKey: %s }, { endpoints: { api_url: %s }, debug: { mode: 0 } });\n\n", o.appID, key, u)
+}
+
+// firebaseVerifier builds the Firebase token verifier of --firebase-project and --firebase-keys.
+func firebaseVerifier(o serveOptions) (identity.TokenVerifier, error) {
+	fc := firebase.Config{ProjectID: o.firebaseProject}
+	if strings.HasPrefix(o.firebaseKeys, "http://") || strings.HasPrefix(o.firebaseKeys, "https://") {
+		fc.KeysURL = o.firebaseKeys
+	} else {
+		b, err := os.ReadFile(o.firebaseKeys)
+		if err != nil {
+			return nil, fmt.Errorf("--firebase-keys: %w", err)
+		}
+		fc.Keys = b
+	}
+	v, err := firebase.New(fc)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// serve serves until shutdown; it returns nil after a shutdown.
+func (s *server) serve() error {
+	if err := s.http.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// shutdown stops accepting, lets requests in flight finish (up to 10 seconds) and closes the
+// engine.
+func (s *server) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = s.http.Close()
+	}
+	return errors.Join(err, s.engine.Close())
+}
