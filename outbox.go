@@ -20,9 +20,20 @@ type outbox struct {
 
 const outboxTimeFormat = "20060102T150405.000Z"
 
+// newOutbox opens the outbox directory, creating it, and removes the temporary files a crash
+// left between writing a message and renaming it into place (R1).
 func newOutbox(dir string, now func() time.Time, rand func([]byte) error) (*outbox, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
+	}
+	stray, err := filepath.Glob(filepath.Join(dir, "*.tmp"))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range stray {
+		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
+			return nil, err
+		}
 	}
 	return &outbox{dir: dir, now: now, rand: rand}, nil
 }
