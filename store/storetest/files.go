@@ -428,7 +428,8 @@ func testUserFilesPaging(t *testing.T, s store.Store) {
 	// Walking by key visits every file once, in id order.
 	var walked []store.File
 	var after int64
-	for {
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, len(aFiles), "walking by key does not end")
 		page, _, err := s.UserFiles(t.Context(), a.ID, after, 0, 2, 100)
 		require.NoError(t, err)
 		if len(page) == 0 {
