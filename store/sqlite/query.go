@@ -111,7 +111,7 @@ func buildUserQuery(q store.Query) (built, error) {
 	if sortName != store.FieldID {
 		order += ", u.id" + dir
 	}
-	b.sql = `SELECT ` + userColumnsU + ` FROM ` + from + where(filter) + order + ` LIMIT ? OFFSET ?`
+	b.sql = `SELECT ` + listColumnsU + ` FROM ` + from + where(filter) + order + ` LIMIT ? OFFSET ?`
 	b.args = append(append(fromArgs, filterArgs...), q.Limit, q.Offset)
 
 	// The total ignores After and Offset: counters where they are exact, else a capped count.
@@ -124,6 +124,18 @@ func buildUserQuery(q store.Query) (built, error) {
 			b.count = `SELECT ifnull((SELECT n FROM tag_counts WHERE tag = ?), 0)`
 			b.cargs = []any{q.Conds[0].Values[0]}
 		default:
+			if len(q.Conds) == 1 {
+				// One condition an index yields: count it there, without reading users.
+				sub, args, ok, err := driver(q.Conds[0], store.FieldID, nil, false)
+				if err != nil {
+					return b, err
+				}
+				if ok {
+					b.count = `SELECT count(*) FROM (` + sub + ` LIMIT ?)`
+					b.cargs = append(args, q.TotalCap)
+					break
+				}
+			}
 			from, fromArgs, filter, filterArgs, err := fromWhere(q.Conds, sortName, nil, false, q.TotalCap)
 			if err != nil {
 				return b, err
@@ -135,29 +147,27 @@ func buildUserQuery(q store.Query) (built, error) {
 	return b, nil
 }
 
-// fromWhere builds the FROM clause and the conditions. A condition "any of these tags" with
-// the id order drives the query from the tag index: a UNION of per-tag ranges, each already in
-// user id order, merged; when it is the only condition, with the page's limit inside.
+// fromWhere builds the FROM clause and the conditions. With the id order, a condition that an
+// index yields in id order drives the query — "any of these tags" (a UNION of per-tag index
+// ranges, each in user id order, merged) or a full-name search (FTS5 returns rowids in order)
+// — so a page reads only its rows; when it is the only condition, with the page's limit inside.
 func fromWhere(conds []store.Cond, sortName string, key *store.Key, desc bool, limit int) (from string, fromArgs []any, filter string, filterArgs []any, err error) {
 	from = "users u"
 	for i, c := range conds {
-		if c.Field == store.FieldTags && (c.Op == store.OpEq || c.Op == store.OpIn) && sortName == store.FieldID {
-			arms, args, err := tagArms(c.Values, "UNION", key, desc)
-			if err != nil {
-				return "", nil, "", nil, err
-			}
-			order := " ORDER BY 1"
-			if desc {
-				order += " DESC"
-			}
-			if len(conds) == 1 {
-				order += " LIMIT ?"
-				args = append(args, limit)
-			}
-			from, fromArgs = "("+arms+order+") t JOIN users u ON u.id = t.user_id", args
-			conds = append(append([]store.Cond(nil), conds[:i]...), conds[i+1:]...)
-			break
+		sub, args, ok, err := driver(c, sortName, key, desc)
+		if err != nil {
+			return "", nil, "", nil, err
 		}
+		if !ok {
+			continue
+		}
+		if len(conds) == 1 {
+			sub += " LIMIT ?"
+			args = append(args, limit)
+		}
+		from, fromArgs = "("+sub+") t JOIN users u ON u.id = t.user_id", args
+		conds = append(append([]store.Cond(nil), conds[:i]...), conds[i+1:]...)
+		break
 	}
 	for _, c := range conds {
 		frag, args, err := condition(c)
@@ -168,6 +178,62 @@ func fromWhere(conds []store.Cond, sortName string, key *store.Key, desc bool, l
 		filterArgs = append(filterArgs, args...)
 	}
 	return from, fromArgs, filter, filterArgs, nil
+}
+
+// driver returns a subquery yielding the user ids of c in id order (column user_id), when an
+// index can: tags eq/in and full_name ctn, with the id order only.
+func driver(c store.Cond, sortName string, key *store.Key, desc bool) (string, []any, bool, error) {
+	if sortName != store.FieldID {
+		return "", nil, false, nil
+	}
+	order := " ORDER BY 1"
+	if desc {
+		order += " DESC"
+	}
+	switch {
+	case c.Field == store.FieldTags && (c.Op == store.OpEq || c.Op == store.OpIn):
+		arms, args, err := tagArms(c.Values, "UNION", key, desc)
+		return arms + order, args, err == nil, err
+	case c.Field == store.FieldFullName && c.Op == store.OpContains:
+		if len(c.Values) != 1 {
+			return "", nil, false, queryErr("ctn: one value")
+		}
+		phrase, err := ftsPhrase(c.Values[0])
+		if err != nil {
+			return "", nil, false, err
+		}
+		sub := "SELECT rowid AS user_id FROM users_fts WHERE users_fts MATCH ?"
+		args := []any{phrase}
+		if key != nil {
+			id, ok := key.Value.(int64)
+			if !ok {
+				return "", nil, false, queryErr("after: id key")
+			}
+			if desc {
+				sub += " AND rowid < ?"
+			} else {
+				sub += " AND rowid > ?"
+			}
+			args = append(args, id)
+		}
+		return sub + order, args, true, nil
+	}
+	return "", nil, false, nil
+}
+
+// ftsPhrase quotes a full-name search as one FTS5 phrase: the trigram tokenizer matches it as
+// a substring, without regard to case or accents.
+func ftsPhrase(v any) (string, error) {
+	s, ok := v.(string)
+	switch {
+	case !ok:
+		return "", queryErr("full_name: text value")
+	case strings.ContainsRune(s, 0):
+		return "", queryErr("full_name: NUL in a search value") // FTS5 stops at NUL
+	case len([]rune(s)) < 3:
+		return "", queryErr("full_name: at least 3 characters")
+	}
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`, nil
 }
 
 func and(filter, frag string) string {
@@ -231,12 +297,11 @@ func condition(c store.Cond) (string, []any, error) {
 			return "", nil, queryErr("%s: NUL in a search value", c.Field) // FTS5 and LIKE stop at NUL
 		}
 		if c.Field == store.FieldFullName && c.Op == store.OpContains {
-			if len([]rune(s)) < 3 {
-				return "", nil, queryErr("full_name: at least 3 characters")
+			phrase, err := ftsPhrase(s)
+			if err != nil {
+				return "", nil, err
 			}
-			// A quoted FTS5 phrase: the trigram tokenizer matches it as a substring.
-			return "u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)",
-				[]any{`"` + strings.ReplaceAll(s, `"`, `""`) + `"`}, nil
+			return "u.id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?)", []any{phrase}, nil
 		}
 		pattern := escapeLike(s) + "%"
 		if c.Op == store.OpContains {
@@ -360,6 +425,10 @@ func jsonList(values []any) (string, error) {
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
+
+// listColumnsU is userColumnsU without the password hash, which lists never need: one string
+// less to copy per row.
+var listColumnsU = strings.Replace(userColumnsU, "u.password_hash", "NULL", 1)
 
 // userColumnsU is userColumns qualified by the alias u.
 var userColumnsU = func() string {

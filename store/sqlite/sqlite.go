@@ -122,7 +122,8 @@ func dsn(path string, readOnly bool) string {
 	q.Set("_busy_timeout", "10000")
 	if readOnly {
 		q.Set("_query_only", "1")
-		q.Add("_pragma", "cache_size(-16384)") // 16 MiB per read connection
+		q.Add("_pragma", "cache_size(-16384)")    // 16 MiB per read connection
+		q.Add("_pragma", "mmap_size(2147483648)") // reads map the file: no read syscall per page
 	} else {
 		q.Set("_txlock", "immediate")             // the writer's transactions take the write lock up front
 		q.Add("_pragma", "cache_size(-65536)")    // 64 MiB: index pages of a batch stay in memory

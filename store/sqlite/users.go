@@ -130,12 +130,14 @@ func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
 // UserByPhone implements [store.Store].
 func (s *Store) UserByPhone(ctx context.Context, phone string) (store.User, error) {
 	digits := strings.TrimPrefix(phone, "+")
-	return s.userWhere(ctx, "user by phone", `phone IN (?, '+' || ?1) AND phone <> '' ORDER BY id LIMIT 1`, digits)
+	// min(id) over the (phone, id) index: two seeks. ORDER BY id LIMIT 1 could make SQLite walk
+	// the whole table in id order instead.
+	return s.userWhere(ctx, "user by phone", `id = (SELECT min(id) FROM users WHERE phone IN (?, '+' || ?1) AND phone <> '')`, digits)
 }
 
 // UserByExternalID implements [store.Store].
 func (s *Store) UserByExternalID(ctx context.Context, externalID string) (store.User, error) {
-	return s.userWhere(ctx, "user by external id", `external_id = ? AND external_id <> '' ORDER BY id LIMIT 1`, externalID)
+	return s.userWhere(ctx, "user by external id", `id = (SELECT min(id) FROM users WHERE external_id = ? AND external_id <> '')`, externalID)
 }
 
 // sessionActsFor checks, inside a write, that the session still acts for the user: a write

@@ -419,7 +419,9 @@ func testQueryRoundTrip(t *testing.T, s store.Store) {
 	require.Len(t, got, len(users))
 	assert.Equal(t, len(users), total)
 	for i := range users {
-		assert.Equal(t, normUser(users[i]), normUser(got[i]), "user %d comes back whole", i)
+		want := users[i]
+		want.PasswordHash = "" // lists never carry it
+		assert.Equal(t, normUser(want), normUser(got[i]), "user %d comes back whole", i)
 	}
 }
 
