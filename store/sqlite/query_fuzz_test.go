@@ -174,7 +174,7 @@ var (
 )
 
 func init() {
-	for _, w := range strings.Fields(`SELECT AS FROM WHERE AND OR NOT IN ORDER BY ASC DESC LIMIT OFFSET
+	for _, w := range strings.Fields(`SELECT AS NULL FROM WHERE AND OR NOT IN ORDER BY ASC DESC LIMIT OFFSET
 		UNION INTERSECT JOIN ON LIKE ESCAPE MATCH count ifnull json_each value n name tag user_id
 		user_tags users u t users_fts rowid counters tag_counts id login login_canon email
 		email_canon password_hash full_name phone website external_id tags custom_data avatar_uid
