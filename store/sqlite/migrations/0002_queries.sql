@@ -6,6 +6,7 @@ CREATE VIRTUAL TABLE users_fts USING fts5(
 	full_name,
 	content = 'users',
 	content_rowid = 'id',
+	columnsize = 0, -- no per-row size table: nothing here ranks by bm25
 	tokenize = 'trigram remove_diacritics 1'
 );
 
@@ -19,7 +20,8 @@ CREATE TRIGGER users_fts_delete AFTER DELETE ON users WHEN old.full_name <> '' B
 	INSERT INTO users_fts (users_fts, rowid, full_name) VALUES ('delete', old.id, old.full_name);
 END;
 
-CREATE TRIGGER users_fts_update AFTER UPDATE OF full_name ON users BEGIN
+CREATE TRIGGER users_fts_update AFTER UPDATE OF full_name ON users
+	WHEN old.full_name IS NOT new.full_name BEGIN
 	INSERT INTO users_fts (users_fts, rowid, full_name)
 		SELECT 'delete', old.id, old.full_name WHERE old.full_name <> '';
 	INSERT INTO users_fts (rowid, full_name)
