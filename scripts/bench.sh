@@ -10,7 +10,8 @@
 #   COUNT                 runs of each benchmark (default 5)
 #   OUT                   where the raw `go test` output goes (default a temporary file, removed)
 #   KEEP_RAW=1            also keep the raw output as bench.txt next to BENCHMARKS.md
-#   NOTES                 a markdown file appended to BENCHMARKS.md under "Notes"
+#   NOTES                 a markdown file appended to BENCHMARKS.md under "Notes" (default
+#                         scripts/bench-notes.md: why the missed targets are missed)
 #
 # The first run for a data-set size builds the seeded directory (cached under the user cache
 # directory); for 1M users that takes about 2 minutes more.
@@ -52,7 +53,8 @@ if [[ $COUNT != 5 ]]; then cmd="COUNT=$COUNT $cmd"; fi
 if [[ $AUTHCUBE_BENCH_USERS != 1000000 ]]; then cmd="AUTHCUBE_BENCH_USERS=$AUTHCUBE_BENCH_USERS $cmd"; fi
 report=(go run ./internal/benchreport -in "$OUT" -out BENCHMARKS.md -users "$AUTHCUBE_BENCH_USERS"
 	-cmd "$cmd" -gotest "$shown")
-if [[ -n ${NOTES:-} ]]; then report+=(-notes "$NOTES"); fi
+NOTES="${NOTES:-scripts/bench-notes.md}"
+if [[ -f $NOTES ]]; then report+=(-notes "$NOTES"); fi
 "${report[@]}"
 echo "wrote BENCHMARKS.md" >&2
 
