@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/authcube/authcube/internal/unixms"
 	"github.com/authcube/authcube/store"
 )
 
@@ -226,21 +227,9 @@ func (e *Engine) revoked(hashes ...[32]byte) {
 	}
 }
 
-// ms converts a time to Unix milliseconds; the zero time is 0.
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-// fromMS converts Unix milliseconds to a UTC time; 0 is the zero time.
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
+// ms and fromMS convert to and from the stored Unix milliseconds (wrappers, so they inline).
+func ms(t time.Time) int64     { return unixms.Of(t) }
+func fromMS(v int64) time.Time { return unixms.Time(v) }
 
 // CreateSession creates an application session: it may read, sign up, sign in and ask for a
 // password reset.

@@ -19,6 +19,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/authcube/authcube/internal/unixms"
 	"github.com/authcube/authcube/store"
 )
 
@@ -197,21 +198,9 @@ func notFound(err error) error {
 	return err
 }
 
-// ms converts a time to Unix milliseconds; the zero time is 0.
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-// fromMS converts Unix milliseconds to a UTC time; 0 is the zero time.
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
+// ms and fromMS convert to and from the stored Unix milliseconds (wrappers, so they inline).
+func ms(t time.Time) int64     { return unixms.Of(t) }
+func fromMS(v int64) time.Time { return unixms.Time(v) }
 
 // nullString stores "" as NULL, for the nullable unique columns.
 func nullString(s string) any {
