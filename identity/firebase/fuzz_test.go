@@ -46,7 +46,7 @@ func FuzzVerifyToken(f *testing.F) {
 				c, err := ver.VerifyToken(ctx, tok)
 				if err != nil {
 					require.ErrorIs(t, err, identity.ErrRejected)
-					if tok != "" {
+					if len(tok) >= 8 { // shorter strings may be in any message by chance
 						require.NotContains(t, err.Error(), tok)
 					}
 					continue
