@@ -365,3 +365,9 @@ func (c *Client) RenameFile(ctx context.Context, uid, name string) (File, error)
 func (c *Client) DeleteFile(ctx context.Context, uid string) error {
 	return c.Do(ctx, func(ctx context.Context, token string) error { return c.e.DeleteFile(ctx, token, uid) })
 }
+
+// ConfirmPasswordReset sets a new password with a reset token; see
+// [Engine.ConfirmPasswordReset]. It needs no session, and does not sign the client in.
+func (c *Client) ConfirmPasswordReset(ctx context.Context, resetToken, newPassword string) error {
+	return c.e.ConfirmPasswordReset(ctx, resetToken, newPassword)
+}
