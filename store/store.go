@@ -230,7 +230,8 @@ type Store interface {
 	// UserByExternalID returns the oldest user with the external id, or ErrNotFound.
 	UserByExternalID(ctx context.Context, externalID string) (User, error)
 	// QueryUsers returns the users q selects, in its order, and their total (see Query.Total).
-	// The users it returns carry no PasswordHash.
+	// The users it returns carry no PasswordHash, and LoginCanon and EmailCanon only when q sorts
+	// by login or email.
 	// A query the store cannot build (a field or operator outside its allowlists) is an error.
 	QueryUsers(ctx context.Context, q Query) ([]User, int, error)
 

@@ -111,7 +111,11 @@ func buildUserQuery(q store.Query) (built, error) {
 	if sortName != store.FieldID {
 		order += ", u.id" + dir
 	}
-	b.sql = `SELECT ` + listColumnsU + ` FROM ` + from + where(filter) + order + ` LIMIT ? OFFSET ?`
+	cols := listColumnsU
+	if sortName != store.FieldLogin && sortName != store.FieldEmail {
+		cols = listColumnsNoCanon // the canonical forms serve only cursors of those sorts
+	}
+	b.sql = `SELECT ` + cols + ` FROM ` + from + where(filter) + order + ` LIMIT ? OFFSET ?`
 	b.args = append(append(fromArgs, filterArgs...), q.Limit, q.Offset)
 
 	// The total ignores After and Offset: counters where they are exact, else a capped count.
@@ -429,6 +433,9 @@ func escapeLike(s string) string {
 // listColumnsU is userColumnsU without the password hash, which lists never need: one string
 // less to copy per row.
 var listColumnsU = strings.Replace(userColumnsU, "u.password_hash", "NULL", 1)
+
+// listColumnsNoCanon is listColumnsU without the canonical login and email either.
+var listColumnsNoCanon = strings.NewReplacer("u.login_canon", "NULL", "u.email_canon", "NULL").Replace(listColumnsU)
 
 // userColumnsU is userColumns qualified by the alias u.
 var userColumnsU = func() string {
