@@ -283,15 +283,21 @@ func condition(c store.Cond) (string, []any, error) {
 	}
 	switch c.Op {
 	case store.OpIn, store.OpNin:
-		list, err := jsonList(c.Values)
-		if err != nil {
-			return "", nil, err
-		}
 		not := ""
 		if c.Op == store.OpNin {
 			not = "NOT "
 		}
-		return expr + " " + not + "IN (SELECT value FROM json_each(?))", []any{list}, nil
+		// One placeholder per value, their count rounded up to a power of two (the last value
+		// repeated), so that few statement shapes exist and each stays prepared.
+		n := 1
+		for n < len(c.Values) {
+			n *= 2
+		}
+		args := make([]any, n)
+		for i := range args {
+			args[i] = sqlValue(c.Values[min(i, len(c.Values)-1)])
+		}
+		return expr + " " + not + "IN (?" + strings.Repeat(", ?", n-1) + ")", args, nil
 	case store.OpContains, store.OpStartsWith:
 		if !col.like || len(c.Values) != 1 {
 			return "", nil, queryErr("%s: not for %s", c.Op, c.Field)
