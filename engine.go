@@ -445,3 +445,7 @@ func invalidFrom(op string, err error) error {
 	}
 	return internal(op, err)
 }
+
+// AppID returns the application id the engine reports in sessions (Config.AppID, 1 by
+// default). It is safe to call at any time, also after Close.
+func (e *Engine) AppID() int64 { return e.cfg.AppID }

@@ -39,6 +39,7 @@ func TestOpenCreatesDirectoryAndDefaults(t *testing.T) {
 	}
 	s := te.appSession(t)
 	assert.Equal(t, int64(1), s.AppID, "AppID 0 means 1")
+	assert.Equal(t, int64(1), te.AppID())
 	assert.Equal(t, te.clock.Now(), s.CreatedAt)
 	assert.Equal(t, s.CreatedAt.Add(2*time.Hour), s.ExpiresAt, "SessionIdleTTL 0 means 2h")
 	assert.False(t, s.IsUser())

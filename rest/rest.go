@@ -18,7 +18,6 @@
 package rest
 
 import (
-	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -73,8 +72,7 @@ type handler struct {
 }
 
 // New returns an http.Handler serving the ConnectyCube routes over e. It checks that
-// cfg.AppID equals the engine's (by creating and destroying one application session), and
-// fails when AuthKey is empty or the engine cannot be reached. The handler is safe for
+// cfg.AppID equals the engine's, and fails when AuthKey is empty. The handler is safe for
 // concurrent use; mount it at the root, or behind http.StripPrefix when api_url has a path.
 func New(e *authcube.Engine, cfg Config) (http.Handler, error) {
 	if e == nil {
@@ -106,16 +104,8 @@ func New(e *authcube.Engine, cfg Config) (http.Handler, error) {
 			h.origins[strings.TrimRight(o, "/")] = true
 		}
 	}
-	// The engine does not expose its AppID: ask a throwaway session.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s, err := e.CreateSession(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("rest: new: %w", err)
-	}
-	_ = e.DestroySession(ctx, s.Token)
-	if s.AppID != cfg.AppID {
-		return nil, fmt.Errorf("rest: new: Config.AppID %d does not match the engine's AppID %d", cfg.AppID, s.AppID)
+	if e.AppID() != cfg.AppID {
+		return nil, fmt.Errorf("rest: new: Config.AppID %d does not match the engine's AppID %d", cfg.AppID, e.AppID())
 	}
 	return h, nil
 }
