@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -268,4 +269,23 @@ func TestWebhookIdentityProvider(t *testing.T) {
 	requireCode(t, err, authcube.ErrInvalidCredentials, "")
 	_, err = env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Login: "slow", Password: "x"})
 	requireCode(t, err, authcube.ErrInvalidCredentials, "")
+}
+
+// A provider login that collides with a local one whose canonical form is shorter than its
+// display form ("ｶﾞ" folds to one letter) still gets a free login, not a panic.
+func TestCustomIdentityProviderLongLoginCollision(t *testing.T) {
+	t.Parallel()
+	idp := &fakeIdP{}
+	long := strings.Repeat("ｶﾞ", 32)
+	env := authtest.New(t,
+		authtest.WithConfig(func(c *authcube.Config) { c.Identity = idp }),
+		authtest.WithUsers(authcube.NewUser{Login: strings.Repeat("ガ", 32), Password: authtest.Password}),
+	)
+	idp.add("kana", "pw", identity.Profile{Subject: "ext-k", Login: long})
+	app, err := env.Engine.CreateSession(ctx)
+	require.NoError(t, err)
+	u, err := env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Login: "kana", Password: "pw"})
+	require.NoError(t, err)
+	assert.NotEmpty(t, u.Login)
+	assert.True(t, strings.HasSuffix(u.Login, "-2"), u.Login)
 }

@@ -170,16 +170,20 @@ func (e *Engine) checkNewPassword(op, field, password, login, email string) (str
 }
 
 // rehash upgrades a hash made with weaker parameters than the configured ones, after a
-// successful verify (S5). It is a compare-and-swap on the verified hash: a password change that
-// happened meanwhile wins (not an error). Any other failure is returned, and the sign-in fails
+// successful verify (S5), and returns the hash now stored. It is a compare-and-swap on the
+// verified hash: a password change that happened meanwhile wins, and then the sign-in fails
+// where it checks the hash it verified. Any other failure is returned, and the sign-in fails
 // closed (S29).
-func (e *Engine) rehash(ctx context.Context, u store.User, password string) error {
+func (e *Engine) rehash(ctx context.Context, u store.User, password string) (string, error) {
 	hash, err := e.hasher.hash(ctx, password)
 	if err == nil {
 		err = e.store.SetPasswordHash(context.WithoutCancel(ctx), u.ID, u.PasswordHash, hash)
 	}
-	if err != nil && !errors.Is(err, store.ErrStale) {
-		return err
+	switch {
+	case errors.Is(err, store.ErrStale):
+		return u.PasswordHash, nil
+	case err != nil:
+		return "", err
 	}
-	return nil
+	return hash, nil
 }

@@ -239,7 +239,7 @@ func (e *Engine) CreateSession(ctx context.Context) (Session, error) {
 		return Session{}, err
 	}
 	defer e.done()
-	s, token, err := e.createSession(ctx, op, 0, "")
+	s, token, err := e.createSession(ctx, op, 0, "", "")
 	if err != nil {
 		return Session{}, err
 	}
@@ -247,8 +247,11 @@ func (e *Engine) CreateSession(ctx context.Context) (Session, error) {
 	return e.publicSession(s, token), nil
 }
 
-// createSession stores a new session, acting for userID when it is not 0.
-func (e *Engine) createSession(ctx context.Context, op string, userID int64, provider string) (store.Session, string, error) {
+// createSession stores a new session, acting for userID when it is not 0. verifiedHash is the
+// password hash the sign-in checked ("" for provider sign-ins): the store writes the session
+// only while it is still the user's, so a sign-in that raced a password change or reset never
+// yields a session (S16).
+func (e *Engine) createSession(ctx context.Context, op string, userID int64, provider, verifiedHash string) (store.Session, string, error) {
 	token, hash, err := e.newToken()
 	if err != nil {
 		return store.Session{}, "", internal(op, err)
@@ -266,8 +269,8 @@ func (e *Engine) createSession(ctx context.Context, op string, userID int64, pro
 	if e.cache != nil {
 		gen, _ = e.cache.generation(hash)
 	}
-	if err := e.store.CreateSession(ctx, s); err != nil {
-		if errors.Is(err, store.ErrNotFound) { // the user was deleted meanwhile
+	if err := e.store.CreateSession(ctx, s, verifiedHash); err != nil {
+		if errors.Is(err, store.ErrNotFound) { // the user was deleted, or its password changed, meanwhile
 			return store.Session{}, "", errorFor(ErrInvalidCredentials, op, "")
 		}
 		return store.Session{}, "", storeErr(op, err)
@@ -293,7 +296,7 @@ func (e *Engine) CreateUserSession(ctx context.Context, c Credentials) (Session,
 	if err != nil {
 		return Session{}, err
 	}
-	s, token, err := e.createSession(ctx, op, u.ID, provider)
+	s, token, err := e.createSession(ctx, op, u.ID, provider, u.PasswordHash)
 	if err != nil {
 		return Session{}, err
 	}
@@ -330,7 +333,7 @@ func (e *Engine) SignIn(ctx context.Context, token string, c Credentials) (User,
 		return User{}, err
 	}
 	now := e.now()
-	err = e.store.SignInSession(ctx, s.TokenHash, u.ID, provider, now)
+	err = e.store.SignInSession(ctx, s.TokenHash, u.ID, provider, u.PasswordHash, now)
 	e.revoked(s.TokenHash) // the cached entry acts for the old user: reload it
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) { // the session or the user went meanwhile

@@ -427,3 +427,42 @@ func openStore(t *testing.T, dir string) store.Store {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// S16: a sign-in whose password check races a password change yields no session: the session
+// write re-checks the hash it verified.
+func TestSignInRacingPasswordChangeYieldsNoSession(t *testing.T) {
+	t.Parallel()
+	for _, method := range []string{"CreateSession", "SignInSession"} {
+		t.Run(method, func(t *testing.T) {
+			te := newTestEngine(t)
+			_, owner := te.signedIn(t, "marvin18")
+			app := te.appSession(t)
+			var armed atomic.Bool
+			armed.Store(true)
+			authcube.WrapStore(te.Engine, func(s store.Store) store.Store {
+				return &storetest.Hooked{Inner: s, Before: func(m string) error {
+					if m == method && armed.CompareAndSwap(true, false) {
+						// The password check passed; now the owner changes the password.
+						_, err := te.UpdateUser(ctx, owner.Token, authcube.UserUpdate{Password: new("the owner's new one"), OldPassword: testPassword})
+						require.NoError(t, err)
+					}
+					return nil
+				}}
+			})
+			creds := authcube.Credentials{Login: "marvin18", Password: testPassword}
+			if method == "CreateSession" {
+				s, err := te.CreateUserSession(ctx, creds)
+				require.Error(t, err)
+				assert.Empty(t, s.Token)
+			} else {
+				_, err := te.SignIn(ctx, app.Token, creds)
+				require.Error(t, err)
+				got, err := te.Session(ctx, app.Token)
+				require.NoError(t, err)
+				assert.False(t, got.IsUser(), "the session was not upgraded")
+			}
+			_, err := te.CreateUserSession(ctx, authcube.Credentials{Login: "marvin18", Password: "the owner's new one"})
+			require.NoError(t, err)
+		})
+	}
+}

@@ -94,11 +94,11 @@ func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials)
 		return a.fail(nil)
 	}
 	if weak {
-		if err := e.rehash(ctx, u, password); err != nil {
+		if u.PasswordHash, err = e.rehash(ctx, u, password); err != nil {
 			return a.fail(err) // fail closed (S29)
 		}
 	}
-	return a.succeed(u)
+	return a.succeed(u) // u.PasswordHash: the hash verified, which the session write re-checks
 }
 
 // signInAttempt is one attempt admitted by the throttle.
@@ -248,7 +248,10 @@ func (e *Engine) identityUser(ctx context.Context, provider, subject string, nu 
 	}
 	now := e.now()
 	nu.CreatedAt, nu.UpdatedAt, nu.LastRequestAt = now, now, now
-	base, baseCanon := nu.Login, nu.LoginCanon
+	base := []rune(nu.Login)
+	if len(base) > 60 {
+		base = base[:60] // room for the suffix
+	}
 	for n := 2; n < 100; n++ {
 		nu.ID, err = e.store.CreateIdentityUser(ctx, provider, subject, nu)
 		var ce *store.ConflictError
@@ -263,11 +266,12 @@ func (e *Engine) identityUser(ctx context.Context, provider, subject string, nu 
 		case ce.Field == "email":
 			nu.Email, nu.EmailCanon = "", ""
 		case ce.Field == "login":
-			suffix := fmt.Sprintf("-%d", n)
-			if len([]rune(base))+len(suffix) > 64 {
-				base, baseCanon = string([]rune(base)[:60]), string([]rune(baseCanon)[:60])
+			// The display and canonical forms differ in length ("ｶﾞ" folds to one letter):
+			// canonicalise the suffixed display form again rather than cut either.
+			var err error
+			if nu.Login, nu.LoginCanon, err = canon.Login(string(base) + fmt.Sprintf("-%d", n)); err != nil {
+				nu.Login, nu.LoginCanon = "", "" // no free login: the user gets none
 			}
-			nu.Login, nu.LoginCanon = base+suffix, baseCanon+suffix
 		}
 	}
 	return store.User{}, errors.New("authcube: no free login for an identity user")

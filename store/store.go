@@ -103,8 +103,11 @@ type User struct {
 // return ErrNotFound and *ConflictError.
 type Store interface {
 	// CreateSession inserts s. A token hash that exists already is an error. Ids are random
-	// UUIDs, unique by construction; the store need not check them.
-	CreateSession(ctx context.Context, s Session) error
+	// UUIDs, unique by construction; the store need not check them. When s.UserID is set and
+	// verifiedHash is not "", the insert happens only while the user's password hash is still
+	// verifiedHash (ErrNotFound otherwise): a sign-in whose password check raced a password
+	// change or reset never yields a session.
+	CreateSession(ctx context.Context, s Session, verifiedHash string) error
 	// Session returns the session with the token hash, or ErrNotFound.
 	Session(ctx context.Context, tokenHash [32]byte) (Session, error)
 	// TouchSession records a request at `at`: the session's last request becomes the later of
@@ -112,8 +115,9 @@ type Store interface {
 	// session does not exist.
 	TouchSession(ctx context.Context, tokenHash [32]byte, at time.Time) error
 	// SignInSession makes the session act for userID from `at` (signed in and last request at
-	// `at`). ErrNotFound when the session or the user does not exist.
-	SignInSession(ctx context.Context, tokenHash [32]byte, userID int64, provider string, at time.Time) error
+	// `at`). ErrNotFound when the session or the user does not exist, or when verifiedHash is
+	// not "" and the user's password hash is no longer verifiedHash (see CreateSession).
+	SignInSession(ctx context.Context, tokenHash [32]byte, userID int64, provider, verifiedHash string, at time.Time) error
 	// SignOutSession turns the session back into an application session, its last request at
 	// `at`. ErrNotFound when the session does not exist.
 	SignOutSession(ctx context.Context, tokenHash [32]byte, at time.Time) error

@@ -14,8 +14,11 @@ import (
 const sessionColumns = `token_hash, id, app_id, user_id, provider, created_at, signed_in_at, last_request_at`
 
 // CreateSession implements [store.Store].
-func (s *Store) CreateSession(ctx context.Context, se store.Session) error {
+func (s *Store) CreateSession(ctx context.Context, se store.Session, verifiedHash string) error {
 	return wrap("create session", s.w.do(ctx, func(tx *wtx) error {
+		if err := passwordStill(tx, se.UserID, verifiedHash); err != nil {
+			return err
+		}
 		_, err := tx.exec(`INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			se.TokenHash[:], se.ID, se.AppID, nullID(se.UserID), se.Provider,
 			ms(se.CreatedAt), ms(se.SignedInAt), ms(se.LastRequestAt))
@@ -66,8 +69,11 @@ func (s *Store) TouchSession(ctx context.Context, tokenHash [32]byte, at time.Ti
 }
 
 // SignInSession implements [store.Store].
-func (s *Store) SignInSession(ctx context.Context, tokenHash [32]byte, userID int64, provider string, at time.Time) error {
+func (s *Store) SignInSession(ctx context.Context, tokenHash [32]byte, userID int64, provider, verifiedHash string, at time.Time) error {
 	return wrap("sign in session", s.w.do(ctx, func(tx *wtx) error {
+		if err := passwordStill(tx, userID, verifiedHash); err != nil {
+			return err
+		}
 		err := affected(tx.exec(`UPDATE sessions SET user_id = ?, provider = ?, signed_in_at = ?,
 			last_request_at = max(last_request_at, ?) WHERE token_hash = ?`,
 			userID, provider, ms(at), ms(at), tokenHash[:]))
@@ -192,4 +198,15 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, idleBefore, startedBe
 		return err
 	})
 	return int(n), wrap("delete expired sessions", err)
+}
+
+// passwordStill checks, inside a write, that the user's password hash is still the one a
+// sign-in verified ("" checks nothing): ErrNotFound otherwise.
+func passwordStill(tx *wtx, userID int64, verifiedHash string) error {
+	if userID == 0 || verifiedHash == "" {
+		return nil
+	}
+	var one int
+	err := tx.queryRow(`SELECT 1 FROM users WHERE id = ? AND password_hash = ?`, userID, verifiedHash).Scan(&one)
+	return notFound(err)
 }

@@ -84,7 +84,7 @@ func TestMigrations(t *testing.T) {
 		require.NoError(t, err)
 		se := session("alice")
 		se.UserID, se.Provider, se.SignedInAt = id, "password", t0
-		require.NoError(t, s.CreateSession(t.Context(), se))
+		require.NoError(t, s.CreateSession(t.Context(), se, ""))
 		require.NoError(t, s.Close())
 
 		s = openAt(t, path)
@@ -265,13 +265,13 @@ func TestClose(t *testing.T) {
 		t.Parallel()
 		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "authcube.db"), sqlite.Options{})
 		require.NoError(t, err)
-		require.NoError(t, s.CreateSession(t.Context(), session("before")))
+		require.NoError(t, s.CreateSession(t.Context(), session("before"), ""))
 		require.NoError(t, s.Close())
 		require.NoError(t, s.Close())
 
 		ctx := t.Context()
 		h := session("before").TokenHash
-		assert.Error(t, s.CreateSession(ctx, session("after")))
+		assert.Error(t, s.CreateSession(ctx, session("after"), ""))
 		_, err = s.CreateUser(ctx, user("after"))
 		assert.Error(t, err)
 		assert.Error(t, s.TouchSession(ctx, h, t0.Add(time.Hour)))
@@ -302,7 +302,7 @@ func TestClose(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				<-start
-				errs[i] = s.CreateSession(context.Background(), session(fmt.Sprint(i)))
+				errs[i] = s.CreateSession(context.Background(), session(fmt.Sprint(i)), "")
 			})
 		}
 		close(start)

@@ -20,11 +20,11 @@ type Hooked struct {
 var _ store.Store = (*Hooked)(nil)
 
 // CreateSession implements store.Store.
-func (h *Hooked) CreateSession(ctx context.Context, s store.Session) error {
+func (h *Hooked) CreateSession(ctx context.Context, s store.Session, verifiedHash string) error {
 	if err := h.Before("CreateSession"); err != nil {
 		return err
 	}
-	return h.Inner.CreateSession(ctx, s)
+	return h.Inner.CreateSession(ctx, s, verifiedHash)
 }
 
 // Session implements store.Store.
@@ -44,11 +44,11 @@ func (h *Hooked) TouchSession(ctx context.Context, tokenHash [32]byte, at time.T
 }
 
 // SignInSession implements store.Store.
-func (h *Hooked) SignInSession(ctx context.Context, tokenHash [32]byte, userID int64, provider string, at time.Time) error {
+func (h *Hooked) SignInSession(ctx context.Context, tokenHash [32]byte, userID int64, provider, verifiedHash string, at time.Time) error {
 	if err := h.Before("SignInSession"); err != nil {
 		return err
 	}
-	return h.Inner.SignInSession(ctx, tokenHash, userID, provider, at)
+	return h.Inner.SignInSession(ctx, tokenHash, userID, provider, verifiedHash, at)
 }
 
 // SignOutSession implements store.Store.

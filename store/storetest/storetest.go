@@ -216,7 +216,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 func testCreateAppSession(t *testing.T, s store.Store) {
 	se := appSession("app", at(1234*time.Millisecond))
 	se.LastRequestAt = at(5678 * time.Millisecond)
-	require.NoError(t, s.CreateSession(t.Context(), se))
+	require.NoError(t, s.CreateSession(t.Context(), se, ""))
 	requireSession(t, s, se)
 }
 
@@ -227,18 +227,18 @@ func testCreateUserSession(t *testing.T, s store.Store) {
 	se.Provider = "password"
 	se.SignedInAt = at(2*time.Second + 3*time.Millisecond)
 	se.LastRequestAt = at(3*time.Second + 4*time.Millisecond)
-	require.NoError(t, s.CreateSession(t.Context(), se))
+	require.NoError(t, s.CreateSession(t.Context(), se, ""))
 	requireSession(t, s, se)
 }
 
 func testCreateSessionDuplicate(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	first := appSession("first", at(0))
-	require.NoError(t, s.CreateSession(ctx, first))
+	require.NoError(t, s.CreateSession(ctx, first, ""))
 
 	sameHash := appSession("other", at(time.Minute))
 	sameHash.TokenHash = first.TokenHash
-	assert.Error(t, s.CreateSession(ctx, sameHash), "duplicate token hash")
+	assert.Error(t, s.CreateSession(ctx, sameHash, ""), "duplicate token hash")
 	requireSession(t, s, first)
 }
 
@@ -248,7 +248,7 @@ func testCreateSessionUnknownUser(t *testing.T, s store.Store) {
 	se.UserID = u.ID + 1000
 	se.Provider = "password"
 	se.SignedInAt = at(0)
-	require.ErrorIs(t, s.CreateSession(t.Context(), se), store.ErrNotFound)
+	require.ErrorIs(t, s.CreateSession(t.Context(), se, ""), store.ErrNotFound)
 	requireNoSession(t, s, se.TokenHash)
 }
 
@@ -259,7 +259,7 @@ func testCreateSessionCancelled(t *testing.T, s store.Store) {
 	cancel()
 	for i := range 20 {
 		se := appSession(fmt.Sprintf("cancelled-%d", i), at(time.Duration(i)*time.Millisecond))
-		if err := s.CreateSession(ctx, se); err != nil {
+		if err := s.CreateSession(ctx, se, ""); err != nil {
 			requireNoSession(t, s, se.TokenHash)
 		} else {
 			requireSession(t, s, se)
@@ -270,7 +270,7 @@ func testCreateSessionCancelled(t *testing.T, s store.Store) {
 func testTouchMonotonic(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	se := appSession("app", at(0))
-	require.NoError(t, s.CreateSession(ctx, se))
+	require.NoError(t, s.CreateSession(ctx, se, ""))
 
 	require.NoError(t, s.TouchSession(ctx, se.TokenHash, at(time.Hour+7*time.Millisecond)))
 	se.LastRequestAt = at(time.Hour + 7*time.Millisecond)
@@ -289,7 +289,7 @@ func testTouchUser(t *testing.T, s store.Store) {
 	other := createUser(t, s, newUser("bob"))
 	se := appSession("user", at(time.Second))
 	se.UserID, se.Provider, se.SignedInAt = u.ID, "password", at(time.Second)
-	require.NoError(t, s.CreateSession(ctx, se))
+	require.NoError(t, s.CreateSession(ctx, se, ""))
 
 	later := at(2*time.Hour + 9*time.Millisecond)
 	require.NoError(t, s.TouchSession(ctx, se.TokenHash, later))
@@ -320,17 +320,17 @@ func testSignIn(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	u := createUser(t, s, newUser("alice"))
 	se := appSession("app", at(0))
-	require.NoError(t, s.CreateSession(ctx, se))
+	require.NoError(t, s.CreateSession(ctx, se, ""))
 
 	when := at(time.Hour + 42*time.Millisecond)
-	require.NoError(t, s.SignInSession(ctx, se.TokenHash, u.ID, "firebase", when))
+	require.NoError(t, s.SignInSession(ctx, se.TokenHash, u.ID, "firebase", "", when))
 	se.UserID, se.Provider, se.SignedInAt, se.LastRequestAt = u.ID, "firebase", when, when
 	requireSession(t, s, se)
 }
 
 func testSignInUnknownSession(t *testing.T, s store.Store) {
 	u := createUser(t, s, newUser("alice"))
-	err := s.SignInSession(t.Context(), tokenHash("nobody"), u.ID, "password", at(time.Minute))
+	err := s.SignInSession(t.Context(), tokenHash("nobody"), u.ID, "password", "", at(time.Minute))
 	require.ErrorIs(t, err, store.ErrNotFound)
 	requireNoSession(t, s, tokenHash("nobody"))
 }
@@ -339,16 +339,16 @@ func testSignInUnknownUser(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	u := createUser(t, s, newUser("alice"))
 	se := appSession("app", at(0))
-	require.NoError(t, s.CreateSession(ctx, se))
+	require.NoError(t, s.CreateSession(ctx, se, ""))
 
-	err := s.SignInSession(ctx, se.TokenHash, u.ID+1000, "password", at(time.Minute))
+	err := s.SignInSession(ctx, se.TokenHash, u.ID+1000, "password", "", at(time.Minute))
 	require.ErrorIs(t, err, store.ErrNotFound)
 	requireSession(t, s, se)
 
 	// A session acting for a user keeps that user when the sign-in fails.
-	require.NoError(t, s.SignInSession(ctx, se.TokenHash, u.ID, "password", at(2*time.Minute)))
+	require.NoError(t, s.SignInSession(ctx, se.TokenHash, u.ID, "password", "", at(2*time.Minute)))
 	se.UserID, se.Provider, se.SignedInAt, se.LastRequestAt = u.ID, "password", at(2*time.Minute), at(2*time.Minute)
-	err = s.SignInSession(ctx, se.TokenHash, u.ID+1000, "other", at(3*time.Minute))
+	err = s.SignInSession(ctx, se.TokenHash, u.ID+1000, "other", "", at(3*time.Minute))
 	require.ErrorIs(t, err, store.ErrNotFound)
 	requireSession(t, s, se)
 }
@@ -358,7 +358,7 @@ func testSignOut(t *testing.T, s store.Store) {
 	u := createUser(t, s, newUser("alice"))
 	se := appSession("user", at(0))
 	se.UserID, se.Provider, se.SignedInAt = u.ID, "password", at(time.Second)
-	require.NoError(t, s.CreateSession(ctx, se))
+	require.NoError(t, s.CreateSession(ctx, se, ""))
 
 	when := at(time.Hour + 5*time.Millisecond)
 	require.NoError(t, s.SignOutSession(ctx, se.TokenHash, when))
@@ -378,8 +378,8 @@ func testSignOut(t *testing.T, s store.Store) {
 func testDeleteSession(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	gone, kept := appSession("gone", at(0)), appSession("kept", at(0))
-	require.NoError(t, s.CreateSession(ctx, gone))
-	require.NoError(t, s.CreateSession(ctx, kept))
+	require.NoError(t, s.CreateSession(ctx, gone, ""))
+	require.NoError(t, s.CreateSession(ctx, kept, ""))
 
 	require.NoError(t, s.DeleteSession(ctx, gone.TokenHash))
 	requireNoSession(t, s, gone.TokenHash)
@@ -390,8 +390,8 @@ func testDeleteSession(t *testing.T, s store.Store) {
 func testExpireMatching(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	se, other := appSession("idle", at(0)), appSession("other", at(0))
-	require.NoError(t, s.CreateSession(ctx, se))
-	require.NoError(t, s.CreateSession(ctx, other))
+	require.NoError(t, s.CreateSession(ctx, se, ""))
+	require.NoError(t, s.CreateSession(ctx, other, ""))
 
 	removed, err := s.ExpireSession(ctx, se.TokenHash, se.LastRequestAt)
 	require.NoError(t, err)
@@ -407,7 +407,7 @@ func testExpireMatching(t *testing.T, s store.Store) {
 func testExpireSlid(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	se := appSession("busy", at(0))
-	require.NoError(t, s.CreateSession(ctx, se))
+	require.NoError(t, s.CreateSession(ctx, se, ""))
 	require.NoError(t, s.TouchSession(ctx, se.TokenHash, at(time.Millisecond)))
 	se.LastRequestAt = at(time.Millisecond)
 
@@ -654,7 +654,7 @@ func testConcurrentSessions(t *testing.T, s store.Store) {
 				if i%2 == 1 {
 					se.UserID, se.Provider, se.SignedInAt = u.ID, "password", se.CreatedAt
 				}
-				if err := s.CreateSession(context.Background(), se); err != nil {
+				if err := s.CreateSession(context.Background(), se, ""); err != nil {
 					errs[g] = err
 					return
 				}
@@ -688,7 +688,7 @@ func testConcurrentCancel(t *testing.T, s store.Store) {
 	for i := range n {
 		ctx, cancel := context.WithCancel(t.Context())
 		wg.Go(func() {
-			errs[i] = s.CreateSession(ctx, appSession(fmt.Sprintf("c%d", i), at(0)))
+			errs[i] = s.CreateSession(ctx, appSession(fmt.Sprintf("c%d", i), at(0)), "")
 		})
 		if i%2 == 0 {
 			cancel()

@@ -58,7 +58,7 @@ func userSession(name string, userID int64, when time.Time) store.Session {
 func createSessions(t *testing.T, s store.Store, ses ...store.Session) {
 	t.Helper()
 	for _, se := range ses {
-		require.NoError(t, s.CreateSession(t.Context(), se))
+		require.NoError(t, s.CreateSession(t.Context(), se, ""))
 	}
 }
 
