@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"strings"
@@ -122,8 +123,11 @@ func (e *Engine) WriteFile(ctx context.Context, token, uid string, r io.Reader) 
 		return File{}, &Error{Code: CodeConflict, Op: op, Field: "file", Message: "is complete already"}
 	}
 	size, head, err := e.blobs.Put(ctx, uid, r, e.cfg.MaxFileSize)
+	if errors.Is(err, fs.ErrExist) { // a concurrent WriteFile of the same file got there first
+		return File{}, &Error{Code: CodeConflict, Op: op, Field: "file", Message: "is being written already"}
+	}
 	if err != nil {
-		_ = e.store.DeleteFile(context.WithoutCancel(ctx), uid, s.UserID)
+		_ = e.store.DeleteFile(context.WithoutCancel(ctx), s.TokenHash, uid, s.UserID)
 		if errors.Is(err, blob.ErrTooLarge) {
 			return File{}, invalid(op, "file", fmt.Sprintf("is larger than %d bytes", e.cfg.MaxFileSize))
 		}
@@ -133,7 +137,7 @@ func (e *Engine) WriteFile(ctx context.Context, token, uid string, r io.Reader) 
 	if ctype == "" {
 		ctype = http.DetectContentType(head)
 	}
-	complete, err := e.store.CompleteFile(ctx, uid, s.UserID, size, ctype)
+	complete, err := e.store.CompleteFile(ctx, s.TokenHash, uid, s.UserID, size, ctype)
 	if err != nil { // deleted meanwhile: its bytes go too
 		_ = e.deleteBytes(context.WithoutCancel(ctx), uid)
 		return File{}, storeErr(op, err)
@@ -260,7 +264,7 @@ func (e *Engine) RenameFile(ctx context.Context, token, uid, name string) (File,
 	if _, err := e.ownFile(ctx, op, s.UserID, uid); err != nil {
 		return File{}, err
 	}
-	f, err := e.store.RenameFile(ctx, uid, s.UserID, name)
+	f, err := e.store.RenameFile(ctx, s.TokenHash, uid, s.UserID, name)
 	if err != nil {
 		return File{}, storeErr(op, err)
 	}
@@ -279,7 +283,7 @@ func (e *Engine) DeleteFile(ctx context.Context, token, uid string) error {
 	if _, err := e.ownFile(ctx, op, s.UserID, uid); err != nil {
 		return err
 	}
-	if err := e.store.DeleteFile(ctx, uid, s.UserID); err != nil {
+	if err := e.store.DeleteFile(ctx, s.TokenHash, uid, s.UserID); err != nil {
 		return storeErr(op, err)
 	}
 	if err := e.deleteBytes(context.WithoutCancel(ctx), uid); err != nil {

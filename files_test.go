@@ -315,3 +315,54 @@ func TestUnreferencedBytesAreCollected(t *testing.T) {
 	require.NoError(t, authcube.Sweep(env.Engine))
 	assert.NoFileExists(t, stray)
 }
+
+// revokingReader ends a session while its bytes are being read.
+type revokingReader struct {
+	r    io.Reader
+	stop func()
+}
+
+func (rr *revokingReader) Read(p []byte) (int, error) {
+	if rr.stop != nil {
+		rr.stop()
+		rr.stop = nil
+	}
+	return rr.r.Read(p)
+}
+
+// S16 and rule 6: a file write validated before a revocation does not commit after it.
+func TestFileWriteAfterRevocationDoesNotComplete(t *testing.T) {
+	t.Parallel()
+	env := authtest.New(t)
+	_, s := env.SignedIn(t, "ann")
+	_, other := env.SignedIn(t, "ann")
+	f, err := env.Engine.CreateFile(ctx, s.Token, authcube.NewFile{Name: "slow"})
+	require.NoError(t, err)
+	body := &revokingReader{r: strings.NewReader("late bytes"), stop: func() {
+		require.NoError(t, env.Engine.DestroySession(ctx, s.Token))
+	}}
+	_, err = env.Engine.WriteFile(ctx, s.Token, f.UID, body)
+	require.Error(t, err)
+	got, err := env.Engine.File(ctx, other.Token, f.UID)
+	require.NoError(t, err)
+	assert.False(t, got.Complete, "the write did not complete after the session ended")
+	_, _, err = env.Engine.OpenFile(ctx, other.Token, f.UID)
+	requireCode(t, err, authcube.ErrNotFound, "")
+}
+
+// Two writes of one pending file: one completes, the other is a conflict, and the file keeps
+// its bytes.
+func TestConcurrentWritesOfOneFile(t *testing.T) {
+	t.Parallel()
+	env := authtest.New(t)
+	_, s := env.SignedIn(t, "ann")
+	f, err := env.Engine.CreateFile(ctx, s.Token, authcube.NewFile{Name: "twice"})
+	require.NoError(t, err)
+	_, err = env.Engine.WriteFile(ctx, s.Token, f.UID, strings.NewReader("first"))
+	require.NoError(t, err)
+	_, err = env.Engine.WriteFile(ctx, s.Token, f.UID, strings.NewReader("second"))
+	requireCode(t, err, authcube.ErrConflict, "file")
+	r, _, err := env.Engine.OpenFile(ctx, s.Token, f.UID)
+	require.NoError(t, err)
+	assert.Equal(t, "first", string(readAll(t, r)))
+}

@@ -193,8 +193,9 @@ type Store interface {
 	// that user (else ErrNotFound), and returns its id, never one used before.
 	CreateFile(ctx context.Context, sessionHash [32]byte, f File) (int64, error)
 	// CompleteFile marks the owner's pending file uid complete with its size and content type and
-	// returns it; ErrNotFound when there is no such pending file.
-	CompleteFile(ctx context.Context, uid string, ownerID, size int64, contentType string) (File, error)
+	// returns it; ErrNotFound when there is no such pending file, or when the session
+	// sessionHash no longer acts for the owner (as for every file write below).
+	CompleteFile(ctx context.Context, sessionHash [32]byte, uid string, ownerID, size int64, contentType string) (File, error)
 	// File returns the file with the uid, pending or complete, or ErrNotFound.
 	File(ctx context.Context, uid string) (File, error)
 	// FileByID returns the file with the id, or ErrNotFound.
@@ -203,10 +204,10 @@ type Store interface {
 	// and their total counted up to totalCap.
 	UserFiles(ctx context.Context, ownerID, afterID int64, offset, limit, totalCap int) ([]File, int, error)
 	// RenameFile renames the owner's file; ErrNotFound when the owner has no file with the uid.
-	RenameFile(ctx context.Context, uid string, ownerID int64, name string) (File, error)
+	RenameFile(ctx context.Context, sessionHash [32]byte, uid string, ownerID int64, name string) (File, error)
 	// DeleteFile deletes the owner's file row (and clears it as the owner's avatar); ErrNotFound
 	// when the owner has no file with the uid. The caller deletes the bytes.
-	DeleteFile(ctx context.Context, uid string, ownerID int64) error
+	DeleteFile(ctx context.Context, sessionHash [32]byte, uid string, ownerID int64) error
 	// DeletePendingFiles deletes files still pending that were created before `before` and
 	// returns their uids.
 	DeletePendingFiles(ctx context.Context, before time.Time) ([]string, error)

@@ -33,9 +33,12 @@ func (s *Store) CreateFile(ctx context.Context, sessionHash [32]byte, f store.Fi
 }
 
 // CompleteFile implements [store.Store].
-func (s *Store) CompleteFile(ctx context.Context, uid string, ownerID, size int64, contentType string) (store.File, error) {
+func (s *Store) CompleteFile(ctx context.Context, sessionHash [32]byte, uid string, ownerID, size int64, contentType string) (store.File, error) {
 	var f store.File
 	err := s.w.do(ctx, func(tx *wtx) error {
+		if err := sessionActsFor(tx, sessionHash, ownerID); err != nil {
+			return err
+		}
 		var err error
 		f, err = scanFile(tx.queryRow(`UPDATE files SET complete = 1, size = ?, content_type = ?
 			WHERE uid = ? AND owner_id = ? AND complete = 0 RETURNING `+fileColumns, size, contentType, uid, ownerID))
@@ -91,9 +94,12 @@ func (s *Store) UserFiles(ctx context.Context, ownerID, afterID int64, offset, l
 }
 
 // RenameFile implements [store.Store].
-func (s *Store) RenameFile(ctx context.Context, uid string, ownerID int64, name string) (store.File, error) {
+func (s *Store) RenameFile(ctx context.Context, sessionHash [32]byte, uid string, ownerID int64, name string) (store.File, error) {
 	var f store.File
 	err := s.w.do(ctx, func(tx *wtx) error {
+		if err := sessionActsFor(tx, sessionHash, ownerID); err != nil {
+			return err
+		}
 		var err error
 		f, err = scanFile(tx.queryRow(`UPDATE files SET name = ? WHERE uid = ? AND owner_id = ? RETURNING `+fileColumns, name, uid, ownerID))
 		return notFound(err)
@@ -102,8 +108,11 @@ func (s *Store) RenameFile(ctx context.Context, uid string, ownerID int64, name 
 }
 
 // DeleteFile implements [store.Store].
-func (s *Store) DeleteFile(ctx context.Context, uid string, ownerID int64) error {
+func (s *Store) DeleteFile(ctx context.Context, sessionHash [32]byte, uid string, ownerID int64) error {
 	return wrap("delete file", s.w.do(ctx, func(tx *wtx) error {
+		if err := sessionActsFor(tx, sessionHash, ownerID); err != nil {
+			return err
+		}
 		if err := affected(tx.exec(`DELETE FROM files WHERE uid = ? AND owner_id = ?`, uid, ownerID)); err != nil {
 			return err
 		}

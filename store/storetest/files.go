@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -118,7 +119,7 @@ func createFile(t *testing.T, s store.Store, se store.Session, f store.File) sto
 // completeFile completes the owner's pending file f and returns it as stored.
 func completeFile(t *testing.T, s store.Store, f store.File, size int64, contentType string) store.File {
 	t.Helper()
-	got, err := s.CompleteFile(t.Context(), f.UID, f.OwnerID, size, contentType)
+	got, err := s.CompleteFile(t.Context(), sessionFor(t, s, f.OwnerID), f.UID, f.OwnerID, size, contentType)
 	require.NoError(t, err)
 	f.Size, f.ContentType, f.Complete = size, contentType, true
 	require.Equal(t, normFile(f), normFile(got), "the completed file")
@@ -190,12 +191,12 @@ func testCreateFileIncreasingIDs(t *testing.T, s store.Store) {
 
 	// Deleting the newest file (and then every file) does not free its id.
 	newest := created[len(created)-1]
-	require.NoError(t, s.DeleteFile(ctx, newest.UID, newest.OwnerID))
+	require.NoError(t, s.DeleteFile(ctx, sessionFor(t, s, newest.OwnerID), newest.UID, newest.OwnerID))
 	f := createFile(t, s, sb, newFile("after-delete", b.ID, at(time.Minute)))
 	require.Greater(t, f.ID, last)
 	last = f.ID
 	for _, g := range slices.Concat(created[:len(created)-1], []store.File{f}) {
-		require.NoError(t, s.DeleteFile(ctx, g.UID, g.OwnerID))
+		require.NoError(t, s.DeleteFile(ctx, sessionFor(t, s, g.OwnerID), g.UID, g.OwnerID))
 	}
 	for i := range 3 {
 		f := createFile(t, s, sa, newFile(fmt.Sprintf("again%d", i), a.ID, at(time.Hour)))
@@ -327,7 +328,7 @@ func testCompleteFile(t *testing.T, s store.Store) {
 	f = createFile(t, s, se, f)
 	other := createFile(t, s, se, newFile("other", u.ID, at(2*time.Second)))
 
-	got, err := s.CompleteFile(ctx, f.UID, u.ID, 5<<30+7, "image/png")
+	got, err := s.CompleteFile(ctx, sessionFor(t, s, u.ID), f.UID, u.ID, 5<<30+7, "image/png")
 	require.NoError(t, err)
 	f.Size, f.ContentType, f.Complete = 5<<30+7, "image/png", true
 	assert.Equal(t, normFile(f), normFile(got), "the returned file: only size, content type and complete change")
@@ -346,7 +347,7 @@ func testCompleteFileNotPending(t *testing.T, s store.Store) {
 	pending := createFile(t, s, sa, newFile("pending", a.ID, at(0)))
 	done := completeFile(t, s, createFile(t, s, sa, newFile("done", a.ID, at(0))), 10, "text/plain")
 	gone := createFile(t, s, sa, newFile("gone", a.ID, at(0)))
-	require.NoError(t, s.DeleteFile(ctx, gone.UID, a.ID))
+	require.NoError(t, s.DeleteFile(ctx, sessionFor(t, s, a.ID), gone.UID, a.ID))
 	bs := createFile(t, s, sb, newFile("bs", b.ID, at(0)))
 
 	for _, tc := range []struct {
@@ -362,7 +363,7 @@ func testCompleteFileNotPending(t *testing.T, s store.Store) {
 		{"OthersFile", bs.UID, a.ID},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := s.CompleteFile(ctx, tc.uid, tc.owner, 999, "image/gif")
+			_, err := s.CompleteFile(ctx, sessionFor(t, s, tc.owner), tc.uid, tc.owner, 999, "image/gif")
 			require.ErrorIs(t, err, store.ErrNotFound)
 			requireFile(t, s, pending)
 			requireFile(t, s, done)
@@ -482,7 +483,7 @@ func testRenameFile(t *testing.T, s store.Store) {
 	done := completeFile(t, s, createFile(t, s, se, newFile("done", u.ID, at(2*time.Second))), 42, "text/plain")
 
 	for _, f := range []*store.File{&pending, &done} {
-		got, err := s.RenameFile(ctx, f.UID, u.ID, "Nouveau nom — "+f.Name)
+		got, err := s.RenameFile(ctx, sessionFor(t, s, u.ID), f.UID, u.ID, "Nouveau nom — "+f.Name)
 		require.NoError(t, err)
 		f.Name = "Nouveau nom — " + f.Name
 		assert.Equal(t, normFile(*f), normFile(got), "only the name changes")
@@ -497,7 +498,7 @@ func testRenameFileNotOwner(t *testing.T, s store.Store) {
 	b, _ := fileOwner(t, s, 2)
 	f := createFile(t, s, sa, newFile("mine", a.ID, at(0)))
 	gone := createFile(t, s, sa, newFile("gone", a.ID, at(0)))
-	require.NoError(t, s.DeleteFile(ctx, gone.UID, a.ID))
+	require.NoError(t, s.DeleteFile(ctx, sessionFor(t, s, a.ID), gone.UID, a.ID))
 
 	for _, tc := range []struct {
 		name  string
@@ -510,7 +511,7 @@ func testRenameFileNotOwner(t *testing.T, s store.Store) {
 		{"Deleted", gone.UID, a.ID},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := s.RenameFile(ctx, tc.uid, tc.owner, "hijacked")
+			_, err := s.RenameFile(ctx, sessionFor(t, s, tc.owner), tc.uid, tc.owner, "hijacked")
 			require.ErrorIs(t, err, store.ErrNotFound)
 			requireFile(t, s, f)
 			requireNoFile(t, s, gone)
@@ -526,9 +527,9 @@ func testDeleteFile(t *testing.T, s store.Store) {
 	kept := createFile(t, s, se, newFile("kept", u.ID, at(0)))
 
 	for _, f := range []store.File{pending, done} {
-		require.NoError(t, s.DeleteFile(ctx, f.UID, u.ID))
+		require.NoError(t, s.DeleteFile(ctx, sessionFor(t, s, u.ID), f.UID, u.ID))
 		requireNoFile(t, s, f)
-		require.ErrorIs(t, s.DeleteFile(ctx, f.UID, u.ID), store.ErrNotFound, "deleting again")
+		require.ErrorIs(t, s.DeleteFile(ctx, sessionFor(t, s, u.ID), f.UID, u.ID), store.ErrNotFound, "deleting again")
 	}
 	requireFile(t, s, kept)
 	fs, total := allUserFiles(t, s, u.ID)
@@ -554,7 +555,7 @@ func testDeleteFileNotOwner(t *testing.T, s store.Store) {
 		{"EmptyUID", "", a.ID},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			require.ErrorIs(t, s.DeleteFile(ctx, tc.uid, tc.owner), store.ErrNotFound)
+			require.ErrorIs(t, s.DeleteFile(ctx, sessionFor(t, s, tc.owner), tc.uid, tc.owner), store.ErrNotFound)
 			requireFile(t, s, f)
 		})
 	}
@@ -571,11 +572,11 @@ func testDeleteFileClearsAvatar(t *testing.T, s store.Store) {
 	other = setAvatar(t, s, other, so, otherAvatar.UID, at(time.Minute))
 
 	// Deleting another file leaves the avatar.
-	require.NoError(t, s.DeleteFile(ctx, plain.UID, u.ID))
+	require.NoError(t, s.DeleteFile(ctx, sessionFor(t, s, u.ID), plain.UID, u.ID))
 	requireUser(t, s, u)
 
 	// Deleting the avatar clears it, and nothing else of the user.
-	require.NoError(t, s.DeleteFile(ctx, avatar.UID, u.ID))
+	require.NoError(t, s.DeleteFile(ctx, sessionFor(t, s, u.ID), avatar.UID, u.ID))
 	requireNoFile(t, s, avatar)
 	u.AvatarUID = ""
 	requireUser(t, s, u)
@@ -632,7 +633,7 @@ func testFileExists(t *testing.T, s store.Store) {
 		require.NoError(t, err)
 		assert.False(t, ok, "uid %q", uid)
 	}
-	require.NoError(t, s.DeleteFile(ctx, done.UID, u.ID))
+	require.NoError(t, s.DeleteFile(ctx, sessionFor(t, s, u.ID), done.UID, u.ID))
 	ok, err := s.FileExists(ctx, done.UID)
 	require.NoError(t, err)
 	assert.False(t, ok, "a deleted file")
@@ -727,7 +728,7 @@ func testAvatarInvalid(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	x := newAvatarFixture(t, s)
 	gone := completeFile(t, s, createFile(t, s, x.se, newFile("gone", x.u.ID, at(0))), 1, "image/png")
-	require.NoError(t, s.DeleteFile(ctx, gone.UID, x.u.ID))
+	require.NoError(t, s.DeleteFile(ctx, sessionFor(t, s, x.u.ID), gone.UID, x.u.ID))
 
 	for _, start := range []string{"", x.c1.UID} {
 		u := setAvatar(t, s, x.u, x.se, start, at(time.Minute))
@@ -862,3 +863,17 @@ func testAvatarOthersFileNeverDeleted(t *testing.T, s store.Store) {
 	requireFiles(t, s, x.o, mine)
 	requireUser(t, s, x.other)
 }
+
+// sessionFor returns the token hash of a new user session acting for ownerID, for the file
+// writes that re-check their session; for an unknown owner, a hash no session has.
+func sessionFor(t *testing.T, s store.Store, ownerID int64) [32]byte {
+	t.Helper()
+	n := sessionSeq.Add(1)
+	se := userSession(fmt.Sprintf("file-writer-%d-%d", ownerID, n), ownerID, at(0))
+	if err := s.CreateSession(t.Context(), se, ""); err != nil {
+		return tokenHash(fmt.Sprintf("no-session-%d", n))
+	}
+	return se.TokenHash
+}
+
+var sessionSeq atomic.Int64

@@ -252,11 +252,11 @@ func (h *Hooked) CreateFile(ctx context.Context, sessionHash [32]byte, f store.F
 }
 
 // CompleteFile implements store.Store.
-func (h *Hooked) CompleteFile(ctx context.Context, uid string, ownerID, size int64, contentType string) (store.File, error) {
+func (h *Hooked) CompleteFile(ctx context.Context, sessionHash [32]byte, uid string, ownerID, size int64, contentType string) (store.File, error) {
 	if err := h.Before("CompleteFile"); err != nil {
 		return store.File{}, err
 	}
-	return h.Inner.CompleteFile(ctx, uid, ownerID, size, contentType)
+	return h.Inner.CompleteFile(ctx, sessionHash, uid, ownerID, size, contentType)
 }
 
 // File implements store.Store.
@@ -284,19 +284,19 @@ func (h *Hooked) UserFiles(ctx context.Context, ownerID, afterID int64, offset, 
 }
 
 // RenameFile implements store.Store.
-func (h *Hooked) RenameFile(ctx context.Context, uid string, ownerID int64, name string) (store.File, error) {
+func (h *Hooked) RenameFile(ctx context.Context, sessionHash [32]byte, uid string, ownerID int64, name string) (store.File, error) {
 	if err := h.Before("RenameFile"); err != nil {
 		return store.File{}, err
 	}
-	return h.Inner.RenameFile(ctx, uid, ownerID, name)
+	return h.Inner.RenameFile(ctx, sessionHash, uid, ownerID, name)
 }
 
 // DeleteFile implements store.Store.
-func (h *Hooked) DeleteFile(ctx context.Context, uid string, ownerID int64) error {
+func (h *Hooked) DeleteFile(ctx context.Context, sessionHash [32]byte, uid string, ownerID int64) error {
 	if err := h.Before("DeleteFile"); err != nil {
 		return err
 	}
-	return h.Inner.DeleteFile(ctx, uid, ownerID)
+	return h.Inner.DeleteFile(ctx, sessionHash, uid, ownerID)
 }
 
 // DeletePendingFiles implements store.Store.
