@@ -180,12 +180,9 @@ func (e *Engine) File(ctx context.Context, token, uid string) (File, error) {
 		return File{}, err
 	}
 	defer done()
-	if !blob.ValidUID(uid) {
-		return File{}, invalid(op, "uid", "is not a file UID")
-	}
-	f, err := e.store.File(ctx, uid)
+	f, err := e.findFile(ctx, op, uid)
 	if err != nil {
-		return File{}, storeErr(op, err)
+		return File{}, err
 	}
 	if !f.Complete && f.OwnerID != s.UserID {
 		return File{}, errorFor(ErrNotFound, op, "")
@@ -299,9 +296,9 @@ func (e *Engine) deleteBytes(ctx context.Context, uid string) error {
 	return e.blobs.Delete(ctx, uid)
 }
 
-// ownFile returns the file uid if userID owns it: ErrInvalid for a malformed UID, ErrNotFound
-// for an unknown one, ErrForbidden for another user's.
-func (e *Engine) ownFile(ctx context.Context, op string, userID int64, uid string) (store.File, error) {
+// findFile loads the file uid: ErrInvalid for a malformed UID (never a path: S27), ErrNotFound
+// for an unknown one.
+func (e *Engine) findFile(ctx context.Context, op, uid string) (store.File, error) {
 	if !blob.ValidUID(uid) {
 		return store.File{}, invalid(op, "uid", "is not a file UID")
 	}
@@ -309,23 +306,26 @@ func (e *Engine) ownFile(ctx context.Context, op string, userID int64, uid strin
 	if err != nil {
 		return store.File{}, storeErr(op, err)
 	}
-	if f.OwnerID != userID {
-		return store.File{}, errorFor(ErrForbidden, op, "")
-	}
 	return f, nil
 }
 
-// readableFile returns the complete file uid.
+// ownFile returns the file uid if userID owns it, ErrForbidden if another user does.
+func (e *Engine) ownFile(ctx context.Context, op string, userID int64, uid string) (store.File, error) {
+	f, err := e.findFile(ctx, op, uid)
+	if err == nil && f.OwnerID != userID {
+		err = errorFor(ErrForbidden, op, "")
+	}
+	return f, err
+}
+
+// readableFile returns the complete file uid; a pending one is ErrNotFound.
 func (e *Engine) readableFile(ctx context.Context, op, uid string) (File, error) {
-	if !blob.ValidUID(uid) {
-		return File{}, invalid(op, "uid", "is not a file UID")
+	f, err := e.findFile(ctx, op, uid)
+	if err == nil && !f.Complete {
+		err = errorFor(ErrNotFound, op, "")
 	}
-	f, err := e.store.File(ctx, uid)
 	if err != nil {
-		return File{}, storeErr(op, err)
-	}
-	if !f.Complete {
-		return File{}, errorFor(ErrNotFound, op, "")
+		return File{}, err
 	}
 	return publicFile(f), nil
 }
