@@ -58,38 +58,29 @@ func (s *Store) FileByID(ctx context.Context, id int64) (store.File, error) {
 }
 
 func (s *Store) fileWhere(ctx context.Context, op, where string, arg any) (store.File, error) {
-	row, err := s.queryRow(ctx, `SELECT `+fileColumns+` FROM files WHERE `+where, arg)
-	if err != nil {
-		return store.File{}, wrap(op, err)
-	}
-	f, err := scanFile(row)
+	var f store.File
+	err := s.readRow(ctx, `SELECT `+fileColumns+` FROM files WHERE `+where, []any{arg}, func(r row) (err error) {
+		f, err = scanFile(r)
+		return err
+	})
 	return f, wrap(op, notFound(err))
 }
 
 // UserFiles implements [store.Store].
 func (s *Store) UserFiles(ctx context.Context, ownerID, afterID int64, offset, limit, totalCap int) ([]store.File, int, error) {
-	rows, err := s.query(ctx, `SELECT `+fileColumns+` FROM files WHERE owner_id = ? AND id > ? ORDER BY id LIMIT ? OFFSET ?`,
-		ownerID, afterID, limit, offset)
+	var files []store.File
+	err := s.read(ctx, `SELECT `+fileColumns+` FROM files WHERE owner_id = ? AND id > ? ORDER BY id LIMIT ? OFFSET ?`,
+		[]any{ownerID, afterID, limit, offset}, func(r row) error {
+			f, err := scanFile(r)
+			files = append(files, f)
+			return err
+		})
 	if err != nil {
 		return nil, 0, wrap("user files", err)
 	}
-	defer rows.Close()
-	var files []store.File
-	for rows.Next() {
-		f, err := scanFile(rows)
-		if err != nil {
-			return nil, 0, wrap("user files", err)
-		}
-		files = append(files, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, wrap("user files", err)
-	}
 	var total int
-	row, err := s.queryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM files WHERE owner_id = ? LIMIT ?)`, ownerID, totalCap)
-	if err == nil {
-		err = row.Scan(&total)
-	}
+	err = s.readRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM files WHERE owner_id = ? LIMIT ?)`,
+		[]any{ownerID, totalCap}, scanInto(&total))
 	return files, total, wrap("count user files", err)
 }
 
@@ -145,12 +136,8 @@ func (s *Store) DeletePendingFiles(ctx context.Context, before time.Time) ([]str
 
 // FileExists implements [store.Store].
 func (s *Store) FileExists(ctx context.Context, uid string) (bool, error) {
-	row, err := s.queryRow(ctx, `SELECT 1 FROM files WHERE uid = ?`, uid)
-	if err != nil {
-		return false, wrap("file exists", err)
-	}
 	var one int
-	err = row.Scan(&one)
+	err := s.readRow(ctx, `SELECT 1 FROM files WHERE uid = ?`, []any{uid}, scanInto(&one))
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

@@ -11,23 +11,15 @@ import (
 
 // UserByIdentity implements [store.Store].
 func (s *Store) UserByIdentity(ctx context.Context, provider, subject string) (store.User, error) {
-	row, err := s.queryRow(ctx, `SELECT `+userColumnsU+` FROM identities i JOIN users u ON u.id = i.user_id
+	return s.readUser(ctx, "user by identity", `SELECT `+userColumnsU+` FROM identities i JOIN users u ON u.id = i.user_id
 		WHERE i.provider = ? AND i.subject = ?`, provider, subject)
-	if err != nil {
-		return store.User{}, wrap("user by identity", err)
-	}
-	u, err := scanUser(row)
-	return u, wrap("user by identity", notFound(err))
 }
 
 // IdentitySubject implements [store.Store].
 func (s *Store) IdentitySubject(ctx context.Context, userID int64, provider string) (string, error) {
-	row, err := s.queryRow(ctx, `SELECT subject FROM identities WHERE user_id = ? AND provider = ?`, userID, provider)
-	if err != nil {
-		return "", wrap("identity subject", err)
-	}
 	var subject string
-	err = row.Scan(&subject)
+	err := s.readRow(ctx, `SELECT subject FROM identities WHERE user_id = ? AND provider = ?`,
+		[]any{userID, provider}, scanInto(&subject))
 	return subject, wrap("identity subject", notFound(err))
 }
 

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -452,64 +451,25 @@ var userColumnsU = func() string {
 	return strings.Join(cols, ", ")
 }()
 
-// maxCachedQueries bounds the prepared statements kept for built queries: their shapes vary
-// with the number of conditions and tags.
-const maxCachedQueries = 512
-
 // QueryUsers implements [store.Store].
 func (s *Store) QueryUsers(ctx context.Context, q store.Query) ([]store.User, int, error) {
 	b, err := buildUserQuery(q)
 	if err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.query(ctx, b.sql, b.args...)
-	if err != nil {
-		return nil, 0, wrap("query users", err)
-	}
-	defer rows.Close()
 	users := make([]store.User, 0, q.Limit)
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, 0, wrap("query users", err)
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
+	err = s.read(ctx, b.sql, b.args, func(r row) error {
+		users = append(users, userOf(r))
+		return nil
+	})
+	if err != nil {
 		return nil, 0, wrap("query users", err)
 	}
 	total := 0
 	if b.count != "" {
-		row, err := s.queryRowCached(ctx, b.count, b.cargs...)
-		if err != nil {
-			return nil, 0, wrap("count users", err)
-		}
-		if err := row.Scan(&total); err != nil {
+		if err := s.readRow(ctx, b.count, b.cargs, scanInto(&total)); err != nil {
 			return nil, 0, wrap("count users", err)
 		}
 	}
 	return users, total, nil
-}
-
-// query runs a read, with a prepared statement while the cache has room.
-func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if st, ok := s.stmts.Load(q); ok {
-		return st.(*sql.Stmt).QueryContext(ctx, args...)
-	}
-	if s.cached.Load() >= maxCachedQueries {
-		return s.rdb.QueryContext(ctx, q, args...)
-	}
-	st, err := s.stmt(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return st.QueryContext(ctx, args...)
-}
-
-// queryRowCached is query for one row.
-func (s *Store) queryRowCached(ctx context.Context, q string, args ...any) (*sql.Row, error) {
-	if _, ok := s.stmts.Load(q); !ok && s.cached.Load() >= maxCachedQueries {
-		return s.rdb.QueryRowContext(ctx, q, args...), nil
-	}
-	return s.queryRow(ctx, q, args...)
 }

@@ -26,13 +26,9 @@ const pendingReset = `SELECT r.user_id, r.email_canon, r.created_at, r.expires_a
 
 // ResetToken implements [store.Store].
 func (s *Store) ResetToken(ctx context.Context, tokenHash [32]byte, now time.Time) (store.ResetToken, error) {
-	row, err := s.queryRow(ctx, pendingReset, tokenHash[:], ms(now))
-	if err != nil {
-		return store.ResetToken{}, wrap("reset token", err)
-	}
 	t := store.ResetToken{TokenHash: tokenHash}
 	var created, expires int64
-	err = row.Scan(&t.UserID, &t.EmailCanon, &created, &expires)
+	err := s.readRow(ctx, pendingReset, []any{tokenHash[:], ms(now)}, scanInto(&t.UserID, &t.EmailCanon, &created, &expires))
 	t.CreatedAt, t.ExpiresAt = fromMS(created), fromMS(expires)
 	return t, wrap("reset token", notFound(err))
 }

@@ -28,11 +28,12 @@ func (s *Store) CreateSession(ctx context.Context, se store.Session, verifiedHas
 
 // Session implements [store.Store].
 func (s *Store) Session(ctx context.Context, tokenHash [32]byte) (store.Session, error) {
-	row, err := s.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`, tokenHash[:])
-	if err != nil {
-		return store.Session{}, wrap("session", err)
-	}
-	se, err := scanSession(row)
+	var se store.Session
+	err := s.readRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`, []any{tokenHash[:]},
+		func(r row) (err error) {
+			se, err = scanSession(r)
+			return err
+		})
 	return se, wrap("session", notFound(err))
 }
 
@@ -156,20 +157,14 @@ func (s *Store) RecordActivity(ctx context.Context, acts []store.Activity) error
 
 // UserSessions implements [store.Store].
 func (s *Store) UserSessions(ctx context.Context, userID int64) ([]store.Session, error) {
-	rows, err := s.query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? ORDER BY created_at, id`, userID)
-	if err != nil {
-		return nil, wrap("user sessions", err)
-	}
-	defer rows.Close()
 	var list []store.Session
-	for rows.Next() {
-		se, err := scanSession(rows)
-		if err != nil {
-			return nil, wrap("user sessions", err)
-		}
-		list = append(list, se)
-	}
-	return list, wrap("user sessions", rows.Err())
+	err := s.read(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? ORDER BY created_at, id`,
+		[]any{userID}, func(r row) error {
+			se, err := scanSession(r)
+			list = append(list, se)
+			return err
+		})
+	return list, wrap("user sessions", err)
 }
 
 // DeleteUserSession implements [store.Store].

@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -33,11 +32,10 @@ type Options struct {
 
 // Store is the SQLite store. It is safe for concurrent use.
 type Store struct {
-	rdb    *sql.DB // read pool
-	wdb    *sql.DB // the single write connection, owned by the writer
-	w      *writer
-	stmts  sync.Map     // query text -> *sql.Stmt prepared on rdb
-	cached atomic.Int64 // entries in stmts
+	readers *readPool // every read of the store
+	rdb     *sql.DB   // database/sql reads, for DB()
+	wdb     *sql.DB   // the single write connection, owned by the writer
+	w       *writer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -90,16 +88,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		wdb.Close()
 		return nil, err
 	}
-	rdb.SetMaxOpenConns(opt.ReadConns)
-	rdb.SetMaxIdleConns(opt.ReadConns)
-	rdb.SetConnMaxIdleTime(0)
-	rdb.SetConnMaxLifetime(0)
-	if err := rdb.PingContext(ctx); err != nil {
-		rdb.Close()
-		conn.Close()
-		wdb.Close()
-		return nil, err
-	}
+	rdb.SetMaxOpenConns(2)
 	cdb, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		rdb.Close()
@@ -108,7 +97,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	cdb.SetMaxOpenConns(1)
-	s := &Store{rdb: rdb, wdb: wdb, w: newWriter(conn, opt.MaxBatch, newCheckpointer(cdb))}
+	s := &Store{readers: newReadPool(path, opt.ReadConns), rdb: rdb, wdb: wdb, w: newWriter(conn, opt.MaxBatch, newCheckpointer(cdb))}
 	return s, nil
 }
 
@@ -141,47 +130,26 @@ func dsn(path string, readOnly bool) string {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.w.close()
-		s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+		s.readers.close()
 		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
 	})
 	return s.closeErr
 }
 
-// DB returns the read pool, for tests and tools that inspect the database (integrity checks,
-// schema dumps). It must not be written to.
+// DB returns a database/sql handle of two read connections, for tests and tools that inspect
+// the database (integrity checks, schema dumps). It must not be written to. The store's own
+// reads do not use it.
 func (s *Store) DB() *sql.DB { return s.rdb }
-
-// stmt returns the statement for q prepared once on the read pool.
-func (s *Store) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
-	if st, ok := s.stmts.Load(q); ok {
-		return st.(*sql.Stmt), nil
-	}
-	st, err := s.rdb.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	if prev, loaded := s.stmts.LoadOrStore(q, st); loaded {
-		st.Close()
-		return prev.(*sql.Stmt), nil
-	}
-	s.cached.Add(1)
-	return st, nil
-}
-
-// queryRow runs a prepared single-row read.
-func (s *Store) queryRow(ctx context.Context, q string, args ...any) (*sql.Row, error) {
-	st, err := s.stmt(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return st.QueryRowContext(ctx, args...), nil
-}
 
 // errCode returns the extended SQLite result code of err, or 0.
 func errCode(err error) int {
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		return se.Code()
+	}
+	var re *readError
+	if errors.As(err, &re) {
+		return re.code
 	}
 	return 0
 }

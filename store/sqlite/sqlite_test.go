@@ -136,7 +136,7 @@ func TestPragmas(t *testing.T) {
 	s := open(t)
 	ctx := t.Context()
 	var conns []*sql.Conn
-	for range 4 {
+	for range 2 { // the size of DB's pool
 		c, err := s.DB().Conn(ctx)
 		require.NoError(t, err)
 		conns = append(conns, c)

@@ -26,13 +26,9 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID int64, old, new stri
 
 // Throttle implements [store.Store].
 func (s *Store) Throttle(ctx context.Context, key string) (int, time.Time, error) {
-	row, err := s.queryRow(ctx, `SELECT failures, until FROM throttle WHERE key = ?`, key)
-	if err != nil {
-		return 0, time.Time{}, wrap("throttle", err)
-	}
 	var failures int
 	var until int64
-	if err := row.Scan(&failures, &until); err != nil {
+	if err := s.readRow(ctx, `SELECT failures, until FROM throttle WHERE key = ?`, []any{key}, scanInto(&failures, &until)); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, time.Time{}, nil
 		}

@@ -97,12 +97,29 @@ func (s *Store) UserByEmail(ctx context.Context, emailCanon string) (store.User,
 
 // userWhere reads the one user matching where (a constant condition with one parameter).
 func (s *Store) userWhere(ctx context.Context, op, where string, arg any) (store.User, error) {
-	row, err := s.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg)
-	if err != nil {
-		return store.User{}, wrap(op, err)
-	}
-	u, err := scanUser(row)
+	return s.readUser(ctx, op, `SELECT `+userColumns+` FROM users WHERE `+where, arg)
+}
+
+// readUser runs q, which selects userColumns, for its one row.
+func (s *Store) readUser(ctx context.Context, op, q string, args ...any) (store.User, error) {
+	var u store.User
+	err := s.readRow(ctx, q, args, func(r row) error { u = userOf(r); return nil })
 	return u, wrap(op, notFound(err))
+}
+
+// userOf decodes a row of userColumns (or a list's columns, whose hash and canonical forms
+// are NULL). scanUser is its twin for the writer's database/sql rows.
+func userOf(r row) store.User {
+	u := store.User{
+		ID: r.Int64(0), Login: r.Text(1), LoginCanon: r.Text(2), Email: r.Text(3), EmailCanon: r.Text(4),
+		PasswordHash: r.Text(5), FullName: r.Text(6), Phone: r.Text(7), Website: r.Text(8),
+		ExternalID: r.Text(9), CustomData: r.Text(11), AvatarUID: r.Text(12),
+		CreatedAt: fromMS(r.Int64(13)), UpdatedAt: fromMS(r.Int64(14)), LastRequestAt: fromMS(r.Int64(15)),
+	}
+	if tags := r.Text(10); tags != "" {
+		u.Tags = strings.Split(tags, ",")
+	}
+	return u
 }
 
 func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
