@@ -137,6 +137,14 @@ func openRconn(path string) (*rconn, error) {
 		c.close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	// The query planner stability guarantee: plans do not depend on bound values. Without it
+	// SQLite re-prepares a statement at every new binding of a parameter it compared with a
+	// partial index's condition or a STAT4 sample, which made a cached statement cost a parse.
+	if rc := c.dbConfig(sqlite3.SQLITE_DBCONFIG_ENABLE_QPSG, 1); rc != sqlite3.SQLITE_OK {
+		err := c.err(rc)
+		c.close()
+		return nil, err
+	}
 	for _, q := range readPragmas {
 		if err := c.exec(q); err != nil {
 			c.close()
@@ -156,6 +164,17 @@ func (c *rconn) close() {
 		c.db = 0
 	}
 	c.tls.Close()
+}
+
+// dbConfig calls sqlite3_db_config(db, op, v, NULL), the form of the boolean options.
+func (c *rconn) dbConfig(op, v int32) int32 {
+	const slot = 8 // libc.VaList's size of every argument
+	va := libc.Xmalloc(c.tls, 2*slot)
+	if va == 0 {
+		return sqlite3.SQLITE_NOMEM
+	}
+	defer libc.Xfree(c.tls, va)
+	return sqlite3.Xsqlite3_db_config(c.tls, c.db, op, libc.VaList(va, v, uintptr(0)))
 }
 
 // exec runs one statement that returns no rows.
