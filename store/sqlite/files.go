@@ -117,19 +117,11 @@ func (s *Store) DeletePendingFiles(ctx context.Context, before time.Time) ([]str
 	var uids []string
 	err := s.w.do(ctx, func(tx *wtx) error {
 		uids = nil
-		rows, err := tx.w.conn.QueryContext(tx.w.ctx, `DELETE FROM files WHERE complete = 0 AND created_at < ? RETURNING uid`, ms(before))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var uid string
-			if err := rows.Scan(&uid); err != nil {
-				return err
-			}
-			uids = append(uids, uid)
-		}
-		return rows.Err()
+		return tx.query(`DELETE FROM files WHERE complete = 0 AND created_at < ? RETURNING uid`, []any{ms(before)},
+			func(r row) error {
+				uids = append(uids, r.Text(0))
+				return nil
+			})
 	})
 	return uids, wrap("delete pending files", err)
 }

@@ -2,56 +2,36 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
-	"fmt"
 	"sync"
-	"unsafe"
-
-	"modernc.org/libc"
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// The read path. Reads run on a pool of SQLite connections driven through the C API that
-// modernc.org/sqlite translates to Go (modernc.org/sqlite/lib), not through database/sql: a
-// user look-up is a few microseconds of SQLite, and database/sql and the driver around it cost
-// as much again (column names and declared types fetched for every query, a conversion and an
-// allocation per column, a C allocation per bound string). The writer keeps database/sql: its
-// cost is the disk's.
-//
-// Each connection is used by one goroutine at a time (SQLITE_OPEN_NOMUTEX), keeps its
-// prepared statements, and is read-only (query_only). A statement holds its read transaction
-// only while it runs: every read sees every write committed before it started.
-
-// maxStmtsPerConn bounds the prepared statements a read connection keeps: built queries vary
-// in shape with their conditions and tags. Past it a statement is prepared for one use.
-const maxStmtsPerConn = 256
+// readPragmas are set on every read connection. A read connection is query-only; a statement
+// holds its read transaction only while it runs, so every read sees every write committed
+// before it started.
+var readPragmas = []string{
+	"PRAGMA query_only = 1",
+	"PRAGMA busy_timeout = 10000",
+	"PRAGMA cache_size = -16384",    // 16 MiB per read connection
+	"PRAGMA mmap_size = 2147483648", // reads map the file: no read syscall per page
+}
 
 // readPool is the pool of read connections, opened on demand up to its size.
 type readPool struct {
 	path string
-	idle chan *rconn
+	idle chan *conn
 	size int
 
-	mu     sync.Mutex // guards opened, closed and all
+	mu     sync.Mutex // guards opened and closed
 	opened int
 	closed bool
-	all    []*rconn
-}
-
-// rconn is one read connection with its statement cache.
-type rconn struct {
-	tls   *libc.TLS
-	db    uintptr
-	stmts map[string]uintptr
 }
 
 func newReadPool(path string, size int) *readPool {
-	return &readPool{path: path, idle: make(chan *rconn, size), size: size}
+	return &readPool{path: path, idle: make(chan *conn, size), size: size}
 }
 
 // get takes an idle connection, opens one while the pool has room, or waits for one.
-func (p *readPool) get(ctx context.Context) (*rconn, error) {
+func (p *readPool) get(ctx context.Context) (*conn, error) {
 	select {
 	case c := <-p.idle:
 		return c, nil
@@ -65,15 +45,13 @@ func (p *readPool) get(ctx context.Context) (*rconn, error) {
 	if p.opened < p.size {
 		p.opened++
 		p.mu.Unlock()
-		c, err := openRconn(p.path)
-		p.mu.Lock()
-		defer p.mu.Unlock()
+		c, err := openConn(p.path, readPragmas)
 		if err != nil {
+			p.mu.Lock()
 			p.opened--
-			return nil, err
+			p.mu.Unlock()
 		}
-		p.all = append(p.all, c)
-		return c, nil
+		return c, err
 	}
 	p.mu.Unlock()
 	select {
@@ -85,7 +63,7 @@ func (p *readPool) get(ctx context.Context) (*rconn, error) {
 }
 
 // put returns c to the pool, or closes it when the pool is closed.
-func (p *readPool) put(c *rconn) {
+func (p *readPool) put(c *conn) {
 	p.mu.Lock()
 	closed := p.closed
 	p.mu.Unlock()
@@ -111,242 +89,8 @@ func (p *readPool) close() {
 	}
 }
 
-// readPragmas are set on every read connection.
-var readPragmas = []string{
-	"PRAGMA query_only = 1",
-	"PRAGMA busy_timeout = 10000",
-	"PRAGMA cache_size = -16384",    // 16 MiB per read connection
-	"PRAGMA mmap_size = 2147483648", // reads map the file: no read syscall per page
-}
-
-func openRconn(path string) (*rconn, error) {
-	c := &rconn{tls: libc.NewTLS(), stmts: make(map[string]uintptr)}
-	name, err := libc.CString(path)
-	if err != nil {
-		c.tls.Close()
-		return nil, err
-	}
-	defer libc.Xfree(c.tls, name)
-	pdb := c.tls.Alloc(int(unsafe.Sizeof(uintptr(0))))
-	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, pdb,
-		sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_NOMUTEX|sqlite3.SQLITE_OPEN_EXRESCODE, 0)
-	c.db = *(*uintptr)(cmem(pdb))
-	c.tls.Free(int(unsafe.Sizeof(uintptr(0))))
-	if rc != sqlite3.SQLITE_OK {
-		err := c.err(rc)
-		c.close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	// The query planner stability guarantee: plans do not depend on bound values. Without it
-	// SQLite re-prepares a statement at every new binding of a parameter it compared with a
-	// partial index's condition or a STAT4 sample, which made a cached statement cost a parse.
-	if rc := c.dbConfig(sqlite3.SQLITE_DBCONFIG_ENABLE_QPSG, 1); rc != sqlite3.SQLITE_OK {
-		err := c.err(rc)
-		c.close()
-		return nil, err
-	}
-	for _, q := range readPragmas {
-		if err := c.exec(q); err != nil {
-			c.close()
-			return nil, fmt.Errorf("%s: %w", q, err)
-		}
-	}
-	return c, nil
-}
-
-func (c *rconn) close() {
-	for _, st := range c.stmts {
-		c.finalize(st)
-	}
-	c.stmts = nil
-	if c.db != 0 {
-		sqlite3.Xsqlite3_close_v2(c.tls, c.db)
-		c.db = 0
-	}
-	c.tls.Close()
-}
-
-// dbConfig calls sqlite3_db_config(db, op, v, NULL), the form of the boolean options.
-func (c *rconn) dbConfig(op, v int32) int32 {
-	const slot = 8 // libc.VaList's size of every argument
-	va := libc.Xmalloc(c.tls, 2*slot)
-	if va == 0 {
-		return sqlite3.SQLITE_NOMEM
-	}
-	defer libc.Xfree(c.tls, va)
-	return sqlite3.Xsqlite3_db_config(c.tls, c.db, op, libc.VaList(va, v, uintptr(0)))
-}
-
-// exec runs one statement that returns no rows.
-func (c *rconn) exec(q string) error {
-	st, err := c.prepare(q)
-	if err != nil {
-		return err
-	}
-	defer c.finalize(st)
-	return c.steps(context.Background(), st, func(row) error { return nil })
-}
-
-// prepare compiles q, which must be one statement.
-func (c *rconn) prepare(q string) (uintptr, error) {
-	sz := len(q) + 1
-	z := c.tls.Alloc(sz)
-	defer c.tls.Free(sz)
-	b := cbytes(z, sz)
-	b[copy(b, q)] = 0
-	pst := c.tls.Alloc(int(unsafe.Sizeof(uintptr(0))))
-	defer c.tls.Free(int(unsafe.Sizeof(uintptr(0))))
-	if rc := sqlite3.Xsqlite3_prepare_v3(c.tls, c.db, z, int32(sz), sqlite3.SQLITE_PREPARE_PERSISTENT, pst, 0); rc != sqlite3.SQLITE_OK {
-		return 0, c.err(rc)
-	}
-	st := *(*uintptr)(cmem(pst))
-	if st == 0 {
-		return 0, fmt.Errorf("sqlite: empty statement %q", q)
-	}
-	return st, nil
-}
-
-// err is the error of result code rc, with the connection's message.
-func (c *rconn) err(rc int32) error {
-	msg := ""
-	if c.db != 0 {
-		msg = libc.GoString(sqlite3.Xsqlite3_errmsg(c.tls, c.db))
-	}
-	if msg == "" {
-		msg = libc.GoString(sqlite3.Xsqlite3_errstr(c.tls, rc))
-	}
-	return &readError{code: int(rc), msg: msg}
-}
-
-// readError is an SQLite error on the read path.
-type readError struct {
-	code int
-	msg  string
-}
-
-func (e *readError) Error() string { return fmt.Sprintf("%s (%d)", e.msg, e.code) }
-
-// bind binds args to the parameters of st, by position. Strings and blobs are copied by SQLite
-// (SQLITE_TRANSIENT).
-func (c *rconn) bind(st uintptr, args []any) error {
-	for i, a := range args {
-		n := int32(i + 1)
-		var rc int32
-		switch v := a.(type) {
-		case nil:
-			rc = sqlite3.Xsqlite3_bind_null(c.tls, st, n)
-		case int64:
-			rc = sqlite3.Xsqlite3_bind_int64(c.tls, st, n, v)
-		case int:
-			rc = sqlite3.Xsqlite3_bind_int64(c.tls, st, n, int64(v))
-		case bool:
-			var b int64
-			if v {
-				b = 1
-			}
-			rc = sqlite3.Xsqlite3_bind_int64(c.tls, st, n, b)
-		case float64:
-			rc = sqlite3.Xsqlite3_bind_double(c.tls, st, n, v)
-		case string:
-			rc = c.bindBytes(st, n, unsafe.StringData(v), len(v), true)
-		case []byte:
-			rc = c.bindBytes(st, n, unsafe.SliceData(v), len(v), false)
-		default:
-			return fmt.Errorf("sqlite: cannot bind %T", a)
-		}
-		if rc != sqlite3.SQLITE_OK {
-			return c.err(rc)
-		}
-	}
-	return nil
-}
-
-// bindBytes binds n bytes at p as text or a blob. SQLite copies them before returning
-// (SQLITE_TRANSIENT), so they may live in Go memory for the call; an empty value gets a
-// valid pointer so that it binds as ” and not as NULL.
-func (c *rconn) bindBytes(st uintptr, i int32, p *byte, n int, text bool) int32 {
-	if n == 0 {
-		z := c.tls.Alloc(1)
-		defer c.tls.Free(1)
-		if text {
-			return sqlite3.Xsqlite3_bind_text(c.tls, st, i, z, 0, sqlite3.SQLITE_TRANSIENT)
-		}
-		return sqlite3.Xsqlite3_bind_zeroblob(c.tls, st, i, 0)
-	}
-	z := c.tls.Alloc(n)
-	defer c.tls.Free(n)
-	copy(cbytes(z, n), unsafe.Slice(p, n))
-	if text {
-		return sqlite3.Xsqlite3_bind_text(c.tls, st, i, z, int32(n), sqlite3.SQLITE_TRANSIENT)
-	}
-	return sqlite3.Xsqlite3_bind_blob(c.tls, st, i, z, int32(n), sqlite3.SQLITE_TRANSIENT)
-}
-
-// row is the current result row of a read, valid only inside the callback it is passed to.
-type row struct {
-	c  *rconn
-	st uintptr
-}
-
-// Null reports whether column i is NULL.
-func (r row) Null(i int) bool {
-	return sqlite3.Xsqlite3_column_type(r.c.tls, r.st, int32(i)) == sqlite3.SQLITE_NULL
-}
-
-// Int64 is column i as an integer (0 for NULL).
-func (r row) Int64(i int) int64 { return sqlite3.Xsqlite3_column_int64(r.c.tls, r.st, int32(i)) }
-
-// Text is column i as a string ("" for NULL), copied to Go memory.
-func (r row) Text(i int) string {
-	p := sqlite3.Xsqlite3_column_text(r.c.tls, r.st, int32(i))
-	n := sqlite3.Xsqlite3_column_bytes(r.c.tls, r.st, int32(i))
-	if p == 0 || n == 0 {
-		return ""
-	}
-	return string(cbytes(p, int(n)))
-}
-
-// Blob is column i as bytes (nil for NULL), copied to Go memory.
-func (r row) Blob(i int) []byte {
-	p := sqlite3.Xsqlite3_column_blob(r.c.tls, r.st, int32(i))
-	n := sqlite3.Xsqlite3_column_bytes(r.c.tls, r.st, int32(i))
-	if p == 0 {
-		return nil
-	}
-	return append([]byte{}, cbytes(p, int(n))...)
-}
-
-// Scan copies the columns into dest, like database/sql's Scan for the types the store reads:
-// *int64, *int, *bool, *string, *[]byte, *sql.NullString and *sql.NullInt64.
-func (r row) Scan(dest ...any) error {
-	if n := int(sqlite3.Xsqlite3_column_count(r.c.tls, r.st)); n != len(dest) {
-		return fmt.Errorf("sqlite: %d columns scanned into %d values", n, len(dest))
-	}
-	for i, d := range dest {
-		switch d := d.(type) {
-		case *int64:
-			*d = r.Int64(i)
-		case *int:
-			*d = int(r.Int64(i))
-		case *bool:
-			*d = r.Int64(i) != 0
-		case *string:
-			*d = r.Text(i)
-		case *[]byte:
-			*d = r.Blob(i)
-		case *sql.NullString:
-			*d = sql.NullString{String: r.Text(i), Valid: !r.Null(i)}
-		case *sql.NullInt64:
-			*d = sql.NullInt64{Int64: r.Int64(i), Valid: !r.Null(i)}
-		default:
-			return fmt.Errorf("sqlite: cannot scan into %T", d)
-		}
-	}
-	return nil
-}
-
-// read runs the query q with args and calls each for every result row, in order, until each
-// returns an error. ctx ending interrupts the statement.
+// read runs the query q with args on a read connection and calls each for every result row,
+// in order, until each returns an error. ctx ending interrupts the statement.
 func (s *Store) read(ctx context.Context, q string, args []any, each func(row) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -356,109 +100,19 @@ func (s *Store) read(ctx context.Context, q string, args []any, each func(row) e
 		return err
 	}
 	defer s.readers.put(c)
-
-	st, cached := c.stmts[q]
-	if !cached {
-		if st, err = c.prepare(q); err != nil {
-			return err
-		}
-		if len(c.stmts) < maxStmtsPerConn {
-			c.stmts[q] = st
-			cached = true
-		}
-	}
-	if cached {
-		defer c.reset(st)
-	} else {
-		defer c.finalize(st)
-	}
-	if err := c.bind(st, args); err != nil {
-		return err
-	}
-	if ctx.Done() != nil {
-		defer interruptOnDone(ctx, c.db)()
-	}
-	return c.steps(ctx, st, each)
+	return c.run(ctx, q, args, each)
 }
 
-// steps runs st and calls each for every row until each returns an error.
-func (c *rconn) steps(ctx context.Context, st uintptr, each func(row) error) error {
-	for {
-		switch rc := sqlite3.Xsqlite3_step(c.tls, st); rc {
-		case sqlite3.SQLITE_ROW:
-			if err := each(row{c, st}); err != nil {
-				return err
-			}
-		case sqlite3.SQLITE_DONE:
-			return nil
-		default:
-			if err := ctx.Err(); err != nil && rc&0xff == sqlite3.SQLITE_INTERRUPT {
-				return err
-			}
-			return c.err(rc)
-		}
-	}
-}
-
-// reset readies a cached statement for its next use.
-func (c *rconn) reset(st uintptr) {
-	sqlite3.Xsqlite3_reset(c.tls, st)
-	sqlite3.Xsqlite3_clear_bindings(c.tls, st)
-}
-
-func (c *rconn) finalize(st uintptr) { sqlite3.Xsqlite3_finalize(c.tls, st) }
-
-// errStop ends a read after its first row.
-var errStop = errors.New("stop")
-
-// readRow runs q for its first row and passes it to scan; sql.ErrNoRows when there is none.
+// readRow runs q on a read connection for its first row and passes it to scan; sql.ErrNoRows
+// when there is none.
 func (s *Store) readRow(ctx context.Context, q string, args []any, scan func(row) error) error {
-	found := false
-	err := s.read(ctx, q, args, func(r row) error {
-		found = true
-		if err := scan(r); err != nil {
-			return err
-		}
-		return errStop
-	})
-	switch {
-	case err == errStop:
-		return nil
-	case err != nil:
+	if err := ctx.Err(); err != nil {
 		return err
-	case !found:
-		return sql.ErrNoRows
 	}
-	return nil
-}
-
-// scanInto is a scan function of readRow that copies the columns into dest.
-func scanInto(dest ...any) func(row) error {
-	return func(r row) error { return r.Scan(dest...) }
-}
-
-// interruptOnDone interrupts the statements of db once ctx is done, until the returned stop is
-// called. stop waits for an interruption under way, so that it cannot reach the next statement
-// run on the connection; a flag it leaves set is cleared by SQLite when that statement starts.
-func interruptOnDone(ctx context.Context, db uintptr) (stop func()) {
-	done := make(chan struct{})
-	unregister := context.AfterFunc(ctx, func() {
-		defer close(done)
-		tls := libc.NewTLS() // not the connection's: a TLS is for one goroutine at a time
-		sqlite3.Xsqlite3_interrupt(tls, db)
-		tls.Close()
-	})
-	return func() {
-		if !unregister() {
-			<-done
-		}
+	c, err := s.readers.get(ctx)
+	if err != nil {
+		return err
 	}
+	defer s.readers.put(c)
+	return c.runRow(ctx, q, args, scan)
 }
-
-// cmem is the address of C memory (allocated by SQLite or modernc.org/libc, never by Go) as an
-// unsafe.Pointer. Written this way so that vet's unsafeptr check, meant for Go memory, does not
-// flag it.
-func cmem(p uintptr) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&p)) }
-
-// cbytes is n bytes of C memory at p.
-func cbytes(p uintptr, n int) []byte { return unsafe.Slice((*byte)(cmem(p)), n) }

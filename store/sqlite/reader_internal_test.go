@@ -26,7 +26,7 @@ func openInternal(t *testing.T, opt Options) *Store {
 func TestReadConnSettings(t *testing.T) {
 	t.Parallel()
 	s := openInternal(t, Options{ReadConns: 3})
-	var held []*rconn
+	var held []*conn
 	for range 3 {
 		c, err := s.readers.get(t.Context())
 		require.NoError(t, err)
@@ -37,7 +37,7 @@ func TestReadConnSettings(t *testing.T) {
 		assert.Equal(t, int64(10000), pragma(t, c, "busy_timeout"), "conn %d", i)
 		assert.Greater(t, pragma(t, c, "mmap_size"), int64(1<<30), "conn %d", i) // SQLite caps it just under 2 GiB
 		assert.Equal(t, "wal", pragmaText(t, c, "journal_mode"), "conn %d", i)
-		err := c.exec(`INSERT INTO throttle (key, failures, until) VALUES ('k', 1, 0)`)
+		_, err := c.exec(`INSERT INTO throttle (key, failures, until) VALUES ('k', 1, 0)`)
 		require.Error(t, err, "conn %d wrote", i)
 		assert.Contains(t, err.Error(), "readonly")
 	}
@@ -46,29 +46,16 @@ func TestReadConnSettings(t *testing.T) {
 	}
 }
 
-func pragma(t *testing.T, c *rconn, name string) (v int64) {
+func pragma(t *testing.T, c *conn, name string) (v int64) {
 	t.Helper()
-	require.NoError(t, c.run("PRAGMA "+name, nil, func(r row) error { v = r.Int64(0); return nil }))
+	require.NoError(t, c.run(context.Background(), "PRAGMA "+name, nil, func(r row) error { v = r.Int64(0); return nil }))
 	return v
 }
 
-func pragmaText(t *testing.T, c *rconn, name string) (v string) {
+func pragmaText(t *testing.T, c *conn, name string) (v string) {
 	t.Helper()
-	require.NoError(t, c.run("PRAGMA "+name, nil, func(r row) error { v = r.Text(0); return nil }))
+	require.NoError(t, c.run(context.Background(), "PRAGMA "+name, nil, func(r row) error { v = r.Text(0); return nil }))
 	return v
-}
-
-// run is read without the pool, for the tests of one connection.
-func (c *rconn) run(q string, args []any, each func(row) error) error {
-	st, err := c.prepare(q)
-	if err != nil {
-		return err
-	}
-	defer c.finalize(st)
-	if err := c.bind(st, args); err != nil {
-		return err
-	}
-	return c.steps(context.Background(), st, each)
 }
 
 // TestReadBindsEveryType: each Go type the store binds reaches SQLite as the value it is, the
@@ -156,7 +143,7 @@ func TestReadPoolWaits(t *testing.T) {
 	wg.Wait()
 	assert.LessOrEqual(t, s.readers.opened, 2)
 
-	held := []*rconn{}
+	held := []*conn{}
 	for range 2 {
 		c, err := s.readers.get(t.Context())
 		require.NoError(t, err)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,7 +35,6 @@ type Options struct {
 type Store struct {
 	readers *readPool // every read of the store
 	rdb     *sql.DB   // database/sql reads, for DB()
-	wdb     *sql.DB   // the single write connection, owned by the writer
 	w       *writer
 
 	closeOnce sync.Once
@@ -77,28 +77,46 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		wdb.Close()
 		return nil, err
 	}
-	conn, err := wdb.Conn(ctx)
+	wconn, err := openConn(path, writePragmas())
 	if err != nil {
 		wdb.Close()
 		return nil, err
 	}
+	// The migrations' connection closes only now, so that it is never the last one open: the
+	// last connection to close checkpoints the whole WAL.
+	wdb.Close()
 	rdb, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
-		conn.Close()
-		wdb.Close()
+		wconn.close()
 		return nil, err
 	}
 	rdb.SetMaxOpenConns(2)
 	cdb, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		rdb.Close()
-		conn.Close()
-		wdb.Close()
+		wconn.close()
 		return nil, err
 	}
 	cdb.SetMaxOpenConns(1)
-	s := &Store{readers: newReadPool(path, opt.ReadConns), rdb: rdb, wdb: wdb, w: newWriter(conn, opt.MaxBatch, newCheckpointer(cdb))}
+	s := &Store{readers: newReadPool(path, opt.ReadConns), rdb: rdb, w: newWriter(wconn, opt.MaxBatch, newCheckpointer(cdb))}
 	return s, nil
+}
+
+// writePragmas are set on the writer's connection. synchronous=FULL: a revoked session or a
+// used reset token must not come back after a power cut.
+func writePragmas() []string {
+	ps := []string{
+		"PRAGMA busy_timeout = 10000",
+		"PRAGMA synchronous = FULL",
+		"PRAGMA foreign_keys = 1",
+		"PRAGMA cache_size = -65536",    // 64 MiB: index pages of a batch stay in memory
+		"PRAGMA wal_autocheckpoint = 0", // the checkpointer does it, off the commit path
+	}
+	for _, p := range platformPragmas { // "name(value)", as the DSN has them
+		name, value, _ := strings.Cut(strings.TrimSuffix(p, ")"), "(")
+		ps = append(ps, "PRAGMA "+name+" = "+value)
+	}
+	return ps
 }
 
 // dsn builds the connection string. The pragmas go through the driver's validated DSN keys so
@@ -131,7 +149,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.w.close()
 		s.readers.close()
-		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
+		s.closeErr = s.rdb.Close()
 	})
 	return s.closeErr
 }
@@ -147,7 +165,7 @@ func errCode(err error) int {
 	if errors.As(err, &se) {
 		return se.Code()
 	}
-	var re *readError
+	var re *sqliteError
 	if errors.As(err, &re) {
 		return re.code
 	}

@@ -290,22 +290,14 @@ func (s *Store) DeleteUser(ctx context.Context, sessionHash [32]byte, userID int
 
 // deleteSessions deletes the sessions matching where (constant text) and returns their hashes.
 func deleteSessions(tx *wtx, where string, args ...any) ([][32]byte, error) {
-	rows, err := tx.w.conn.QueryContext(tx.w.ctx, `DELETE FROM sessions WHERE `+where+` RETURNING token_hash`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var hashes [][32]byte
-	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			return nil, err
-		}
+	err := tx.query(`DELETE FROM sessions WHERE `+where+` RETURNING token_hash`, args, func(r row) error {
 		var h [32]byte
-		copy(h[:], b)
+		copy(h[:], r.Blob(0))
 		hashes = append(hashes, h)
-	}
-	return hashes, rows.Err()
+		return nil
+	})
+	return hashes, err
 }
 
 func deref(p *string) string {

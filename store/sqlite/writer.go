@@ -34,11 +34,9 @@ type op struct {
 // else is queued (up to maxBatch), runs them in one transaction with a SAVEPOINT each, commits
 // once and then answers every caller: a caller returns only after its write is durable.
 type writer struct {
-	conn     *sql.Conn
-	ctx      context.Context // the writer's own; never a caller's
+	conn     *conn // used only by the writer goroutine
 	queue    chan *op
 	maxBatch int
-	stmts    map[string]*sql.Stmt // prepared on conn; used only by the writer goroutine
 
 	cp *checkpointer
 
@@ -47,14 +45,12 @@ type writer struct {
 	done   chan struct{}
 }
 
-func newWriter(conn *sql.Conn, maxBatch int, cp *checkpointer) *writer {
+func newWriter(c *conn, maxBatch int, cp *checkpointer) *writer {
 	w := &writer{
 		cp:       cp,
-		conn:     conn,
-		ctx:      context.Background(),
+		conn:     c,
 		queue:    make(chan *op, maxBatch),
 		maxBatch: maxBatch,
-		stmts:    make(map[string]*sql.Stmt),
 		done:     make(chan struct{}),
 	}
 	go w.loop()
@@ -97,11 +93,8 @@ func (w *writer) close() {
 	}
 	w.mu.Unlock()
 	<-w.done
-	for _, st := range w.stmts {
-		st.Close()
-	}
 	w.cp.close()
-	w.conn.Close()
+	w.conn.close()
 }
 
 func (w *writer) loop() {
@@ -199,41 +192,34 @@ func opOwnError(err error) bool {
 	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrInvalidAvatar) || errors.As(err, &ce) || isConstraint(err)
 }
 
-func (w *writer) rollback() { w.conn.ExecContext(w.ctx, "ROLLBACK") } //nolint:errcheck // best effort: the transaction may already be gone
+func (w *writer) rollback() { w.conn.exec("ROLLBACK") } //nolint:errcheck // best effort: the transaction may already be gone
 
 // exec runs q on the write connection with a statement prepared once.
-func (w *writer) exec(q string, args ...any) (sql.Result, error) {
-	st, err := w.stmt(q)
-	if err != nil {
-		return nil, err
-	}
-	return st.ExecContext(w.ctx, args...)
-}
-
-func (w *writer) stmt(q string) (*sql.Stmt, error) {
-	if st, ok := w.stmts[q]; ok {
-		return st, nil
-	}
-	st, err := w.conn.PrepareContext(w.ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	w.stmts[q] = st
-	return st, nil
-}
+func (w *writer) exec(q string, args ...any) (sql.Result, error) { return w.conn.exec(q, args...) }
 
 // wtx is what an operation sees of the transaction: statements on the write connection.
 type wtx struct{ w *writer }
 
-func (t *wtx) exec(q string, args ...any) (sql.Result, error) { return t.w.exec(q, args...) }
+func (t *wtx) exec(q string, args ...any) (sql.Result, error) { return t.w.conn.exec(q, args...) }
 
-func (t *wtx) queryRow(q string, args ...any) *sql.Row {
-	st, err := t.w.stmt(q)
-	if err != nil {
-		// Surface the preparation error through Scan, as database/sql does.
-		return t.w.conn.QueryRowContext(t.w.ctx, q, args...)
-	}
-	return st.QueryRowContext(t.w.ctx, args...)
+// queryRow returns q's first row, run when it is scanned, like database/sql's QueryRow.
+func (t *wtx) queryRow(q string, args ...any) pendingRow { return pendingRow{t.w.conn, q, args} }
+
+// query runs q and calls each for every row (a DELETE … RETURNING, say).
+func (t *wtx) query(q string, args []any, each func(row) error) error {
+	return t.w.conn.run(context.Background(), q, args, each)
+}
+
+// pendingRow is a query whose first row Scan reads; Scan answers sql.ErrNoRows when there is
+// none.
+type pendingRow struct {
+	c    *conn
+	q    string
+	args []any
+}
+
+func (p pendingRow) Scan(dest ...any) error {
+	return p.c.runRow(context.Background(), p.q, p.args, scanInto(dest...))
 }
 
 // affected returns store.ErrNotFound when res changed no row.
