@@ -208,17 +208,23 @@ func (e *Engine) UpdateUser(ctx context.Context, token string, uu UserUpdate) (U
 	return publicUser(u), nil
 }
 
-// updateUser reads the user, validates uu against it and stores the change. Errors of the
-// store come back as they are (storeErr leaves *Error values alone).
+// updateUser validates uu and stores the change. Errors of the store come back as they are
+// (storeErr leaves *Error values alone).
+//
+// A change of the login, the email or the password is checked against the current record,
+// which it reads first (cur; the email-changed notice goes to cur's address). Any other change
+// does not need it and skips the read: cur is then the zero User.
 func (e *Engine) updateUser(ctx context.Context, op string, s store.Session, uu UserUpdate, retry bool) (u, cur store.User, err error) {
-	if cur, err = e.store.User(ctx, s.UserID); err != nil {
-		return u, cur, err
+	if uu.Login != nil || uu.Email != nil || uu.Password != nil {
+		if cur, err = e.store.User(ctx, s.UserID); err != nil {
+			return u, cur, err
+		}
 	}
 	c, err := e.validateUpdate(op, uu, cur)
 	if err != nil {
 		return u, cur, err
 	}
-	c.UserID, c.SessionHash = cur.ID, s.TokenHash
+	c.UserID, c.SessionHash = s.UserID, s.TokenHash
 	if uu.Password != nil {
 		if err := e.changePassword(ctx, op, &c, uu, cur, retry); err != nil {
 			return u, cur, err

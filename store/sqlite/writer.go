@@ -23,7 +23,8 @@ const (
 	opAbandoned
 )
 
-// op is one logical write: a function of the transaction that is run inside its own SAVEPOINT.
+// op is one logical write: a function of the transaction. It may run more than once (see
+// writer.try): it must not keep state from a run that was rolled back.
 type op struct {
 	fn    func(tx *wtx) error
 	done  chan error
@@ -31,12 +32,13 @@ type op struct {
 }
 
 // writer owns the single write connection. It takes an operation from the queue, drains what
-// else is queued (up to maxBatch), runs them in one transaction with a SAVEPOINT each, commits
+// else is queued (up to maxBatch), runs them in one transaction (see try), commits
 // once and then answers every caller: a caller returns only after its write is durable.
 type writer struct {
 	conn     *conn // used only by the writer goroutine
 	queue    chan *op
 	maxBatch int
+	careful  int // batches still to run with a savepoint per operation (see try)
 
 	cp *checkpointer
 
@@ -150,23 +152,48 @@ func (w *writer) run(batch []*op) {
 	}
 }
 
+// carefulBatches is how many batches after an operation's own failure run with a savepoint per
+// operation.
+const carefulBatches = 16
+
 // try runs batch in one transaction. It returns each operation's own error, or the batch-ending
 // error with the index of the operation that caused it (-1 when BEGIN or COMMIT failed).
+//
+// Operations rarely fail on their own (a taken login, a session ended meanwhile), so a batch
+// first runs without savepoints: a SAVEPOINT and RELEASE per operation cost two statements, and
+// at every RELEASE the full-name index (FTS5) flushes its pending terms to a new segment. When
+// an operation does fail on its own, its partial writes may be in the transaction: the batch
+// is rolled back and run again with a savepoint per operation, and so are the next
+// carefulBatches batches, which bounds what a stream of failing operations can cost.
 func (w *writer) try(batch []*op) (errs []error, culprit int, err error) {
+	careful := len(batch) > 1 && w.careful > 0
+	if careful {
+		w.careful--
+	}
 	if _, err := w.exec("BEGIN IMMEDIATE"); err != nil {
 		return nil, -1, err
 	}
 	errs = make([]error, len(batch))
 	tx := &wtx{w: w}
 	for i, o := range batch {
-		if _, err := w.exec("SAVEPOINT op"); err != nil {
-			w.rollback()
-			return nil, i, err
+		if careful {
+			if _, err := w.exec("SAVEPOINT op"); err != nil {
+				w.rollback()
+				return nil, i, err
+			}
 		}
 		if err := o.fn(tx); err != nil {
 			if !opOwnError(err) {
 				w.rollback()
 				return nil, i, err
+			}
+			if !careful {
+				w.rollback()
+				if len(batch) == 1 {
+					return []error{err}, 0, nil // nothing else to commit
+				}
+				w.careful = carefulBatches
+				return w.try(batch)
 			}
 			errs[i] = err
 			if _, err := w.exec("ROLLBACK TO op"); err != nil {
@@ -174,9 +201,11 @@ func (w *writer) try(batch []*op) (errs []error, culprit int, err error) {
 				return nil, i, err
 			}
 		}
-		if _, err := w.exec("RELEASE op"); err != nil {
-			w.rollback()
-			return nil, i, err
+		if careful {
+			if _, err := w.exec("RELEASE op"); err != nil {
+				w.rollback()
+				return nil, i, err
+			}
 		}
 	}
 	if _, err := w.exec("COMMIT"); err != nil {
