@@ -27,7 +27,7 @@ trap 'rm -rf "$tmp"' EXIT
 OUT="${OUT:-$tmp/bench.txt}"
 
 # Every benchmark a row of BENCHMARKS.md is derived from (BenchmarkNew is in ./authtest).
-benchmarks='^Benchmark(Session|TokenOverhead|User|UserByEmail|UserBy|UsersByIDs50|UsersByTags|UsersByFullName|SignIn|SignUp|Argon2|CreateSession|UpdateUser|SignInBurst|Open|SessionCacheMemory|UploadFile|OpenFile|New)$'
+benchmarks='^Benchmark(Session|TokenOverhead|User|UserByEmail|UserBy|UsersByIDs50|UsersByTags|UsersByFullName|SignIn|SignUp|Argon2|DiskSync|CreateSession|UpdateUser|SignInBurst|Open|SessionCacheMemory|UploadFile|OpenFile|New)$'
 gotest=(go test -run '^$' -bench "$benchmarks" -benchmem -count "$COUNT" -timeout 60m . ./authtest/)
 shown="go test -run '^\$' -bench '$benchmarks' -benchmem -count $COUNT -timeout 60m . ./authtest/"
 

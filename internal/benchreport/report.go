@@ -97,28 +97,36 @@ var rows = []row{
 	atMostNs("`UsersByFullName`, a 5-character substring, first page", "BenchmarkUsersByFullName", 2e6),
 	{
 		Op:       "`SignIn`",
-		Measures: bench("", "BenchmarkSignIn") + " ÷ " + bench("", "BenchmarkArgon2/verify") + " ns/op",
+		Measures: bench("", "BenchmarkSignIn") + " x-verify (each sign-in against a verify interleaved with it)",
 		Target:   "≤ 1.10 × one argon2id verify at the same parameters, same run",
 		Eval: func(r *Results) (string, verdict) {
-			s, ok1 := r.Find(rootPkg, "BenchmarkSignIn").Median("ns/op")
-			v, ok2 := r.Find(rootPkg, "BenchmarkArgon2/verify").Median("ns/op")
-			if !ok1 || !ok2 || v == 0 {
+			b := r.Find(rootPkg, "BenchmarkSignIn")
+			x, ok1 := b.Median("x-verify")
+			s, ok2 := b.Median("ns/op")
+			v, ok3 := b.Median("verify-ns/op")
+			if !ok1 || !ok2 || !ok3 {
 				return "not measured", notMeasured
 			}
-			return fmt.Sprintf("%.2f × (SignIn %s, verify %s)", s/v, dur(s), dur(v)), check(s/v <= 1.10)
+			return fmt.Sprintf("%.2f × (SignIn %s, verify %s)", x, dur(s), dur(v)), check(x <= 1.10)
 		},
 	},
 	{
 		Op:       "`SignUp`",
-		Measures: bench("", "BenchmarkSignUp") + " − " + bench("", "BenchmarkArgon2/hash") + " ns/op",
+		Measures: bench("", "BenchmarkSignUp") + " over-hash-ns/op (each sign-up against a hash interleaved with it)",
 		Target:   "≤ one argon2id hash + 400 µs",
 		Eval: func(r *Results) (string, verdict) {
-			s, ok1 := r.Find(rootPkg, "BenchmarkSignUp").Median("ns/op")
-			h, ok2 := r.Find(rootPkg, "BenchmarkArgon2/hash").Median("ns/op")
-			if !ok1 || !ok2 {
+			b := r.Find(rootPkg, "BenchmarkSignUp")
+			over, ok1 := b.Median("over-hash-ns/op")
+			s, ok2 := b.Median("ns/op")
+			h, ok3 := b.Median("hash-ns/op")
+			if !ok1 || !ok2 || !ok3 {
 				return "not measured", notMeasured
 			}
-			return fmt.Sprintf("hash + %s (SignUp %s, hash %s)", dur(s-h), dur(s), dur(h)), check(s-h <= 400e3)
+			text := fmt.Sprintf("hash + %s (SignUp %s, hash %s)", dur(over), dur(s), dur(h))
+			if d, ok := r.Find(rootPkg, "BenchmarkDiskSync/after_idle").Median("sync-ns/op"); ok {
+				text += fmt.Sprintf("; the disk's commit after idleness alone: %s", dur(d))
+			}
+			return text, check(over <= 400e3)
 		},
 	},
 	atLeast("`CreateSession`, 64 concurrent callers, durable", "BenchmarkCreateSession", "ops/s", 20_000, "≥ 20,000/s"),
