@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -30,17 +31,67 @@ const (
 var Start = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // version changes whenever the generated data or the schema changes, to invalidate caches.
-var version = "v2-schema" + sqlite.SchemaID()
+var version = "v3-schema" + sqlite.SchemaID()
 
 var (
-	firstNames = strings.Fields(`Marvin Anna Zoë Ángel Mohammed Olivia Liam Emma Noah Ava Sophia
-		Lucas Mia Amelia Ethan Harper Mateo Chloé Yuki Aarav Fatima Ivan Elif Kofi Ingrid Siobhán`)
-	lastNames = strings.Fields(`Simon Samuel Karenina Smith García Müller Rossi Nakamura Kowalski
-		Johansson Dubois Novák Okafor Haddad Petrov Silva Kim Nguyen Schmidt O'Brien Østergaard`)
+	// Given names, most common first: drawn with Zipf-like weights (see zipf), so the most
+	// common is given to about 2% of users and the rarest to 0.3%, as in real populations.
+	firstNames = strings.Fields(`Maria Mohammed José Anna Wei Olivia Liam Emma Noah Ava Sophia
+		Lucas Mia Amelia Ethan Harper Mateo Chloé Yuki Aarav Fatima Ivan Elif Kofi Ingrid Siobhán
+		Marvin Zoë Ángel James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth
+		William Barbara Richard Susan Joseph Jessica Thomas Sarah Charles Karen Christopher Lisa
+		Daniel Nancy Matthew Betty Anthony Sandra Mark Margaret Donald Ashley Steven Kimberly Paul
+		Emily Andrew Donna Joshua Michelle Kenneth Carol Kevin Amanda Brian Melissa George Deborah
+		Timothy Stephanie Ronald Rebecca Jason Sharon Edward Laura Jeffrey Cynthia Ryan Dorothy
+		Jacob Amy Gary Kathleen Nicholas Angela Eric Shirley Jonathan Brenda Stephen Emma Larry
+		Pamela Justin Nicole Scott Helen Brandon Samantha Benjamin Katherine Samuel Christine
+		Hiroshi Sakura Aiko Chen Li Priya Rahul Ananya Arjun Omar Layla Yusuf Amina Olga Dmitri
+		Agnieszka Piotr Lars Astrid Sven Freya Giulia Marco Francesca Luca Pierre Camille Hugo Léa
+		Diego Lucía Sofía Pablo Carmen Jorge Kwame Ama Chinedu Ngozi Thabo Zanele Mateus Beatriz`)
+	// Family names: half the users get one of these (Zipf-like again), the other half one built
+	// from syllables (tens of thousands of distinct ones), the long tail of real populations.
+	lastNames = strings.Fields(`Smith García Müller Rossi Nakamura Kowalski Johansson Dubois
+		Novák Okafor Haddad Petrov Silva Kim Nguyen Schmidt O'Brien Østergaard Simon Samuel
+		Karenina Johnson Williams Brown Jones Miller Davis Rodriguez Martinez Hernandez Lopez
+		Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White
+		Harris Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres
+		Hill Flores Green Adams Nelson Baker Hall Rivera Campbell Mitchell Carter Roberts Wang
+		Zhang Liu Chen Yang Huang Zhao Wu Zhou Xu Sun Ma Zhu Hu Guo Kumar Singh Sharma Patel Gupta
+		Khan Ali Ahmed Hussain Suzuki Tanaka Watanabe Ito Yamamoto Kobayashi Sato Ivanov Smirnov
+		Kuznetsov Popov Nowak Wiśniewski Wójcik Kamiński Lewandowski Fischer Weber Meyer Wagner
+		Becker Schulz Hoffmann Bianchi Romano Colombo Ricci Marino Greco Bernard Moreau Laurent
+		Lefebvre Leroy Fernández González Pérez Sánchez Martín Gómez Ruiz Díaz Álvarez Romero
+		Jensen Nielsen Hansen Pedersen Andersen Larsen Eriksson Karlsson Nilsson Larsson Mensah
+		Boateng Adeyemi Okonkwo Dlamini Nkosi Santos Oliveira Souza Costa Pereira Almeida`)
+	syllables = strings.Fields(`ka ren li mo ta ne ro sa vi do mi la ko ri na be ha lo tu se
+		ga mar tin ber vel dan sol kir an el os ur im ul ar en is ol`)
 	// Tags with skewed popularity: early ones are common.
 	tags = strings.Fields(`iphone android apple web beta premium free eu us asia admin tester
 		vip gamer music sports travel food photo dev design ops sales support newsletter`)
 )
+
+// zipf draws an index below n with weight 1/(index+20): the head is common, the tail still
+// drawn (1/(index+1) would give the first name to one user in six).
+func zipf(r *rand.Rand, n int) int {
+	const c = 20
+	// The inverse of the weights' cumulative distribution, in the continuous approximation.
+	x := c*math.Exp(r.Float64()*math.Log(float64(n+c)/c)) - c
+	return min(n-1, int(x))
+}
+
+// fullName draws a realistic full name: see firstNames and lastNames.
+func fullName(r *rand.Rand) string {
+	first := firstNames[zipf(r, len(firstNames))]
+	if r.IntN(2) == 0 {
+		return first + " " + lastNames[zipf(r, len(lastNames))]
+	}
+	var last strings.Builder
+	for range 2 + r.IntN(2) {
+		last.WriteString(syllables[r.IntN(len(syllables))])
+	}
+	name := last.String()
+	return first + " " + strings.ToUpper(name[:1]) + name[1:]
+}
 
 // User returns the i-th seeded user (0-based), deterministic for i.
 func User(i int) store.User {
@@ -60,7 +111,7 @@ func User(i int) store.User {
 		Login: login, LoginCanon: login,
 		Email: login + "@example.org", EmailCanon: login + "@example.org",
 		PasswordHash:  Hash,
-		FullName:      firstNames[r.IntN(len(firstNames))] + " " + lastNames[r.IntN(len(lastNames))],
+		FullName:      fullName(r),
 		Phone:         fmt.Sprintf("+44%09d", i),
 		ExternalID:    fmt.Sprintf("ext-%d", i),
 		Tags:          ts,

@@ -111,6 +111,7 @@ func writePragmas() []string {
 		"PRAGMA foreign_keys = 1",
 		"PRAGMA cache_size = -65536",    // 64 MiB: index pages of a batch stay in memory
 		"PRAGMA wal_autocheckpoint = 0", // the checkpointer does it, off the commit path
+		"PRAGMA temp_store = MEMORY",    // statement journals stay in memory, never a temp file
 	}
 	for _, p := range platformPragmas { // "name(value)", as the DSN has them
 		name, value, _ := strings.Cut(strings.TrimSuffix(p, ")"), "(")
