@@ -76,7 +76,7 @@ func BenchmarkSignUp(b *testing.B) {
 	}
 	n := float64(b.N)
 	b.ReportMetric(float64(hash.Nanoseconds())/n, "hash-ns/op")
-	b.ReportMetric(float64((signUp - hash).Nanoseconds())/n, "over-hash-ns/op")
+	b.ReportMetric(float64((signUp-hash).Nanoseconds())/n, "over-hash-ns/op")
 }
 
 // BenchmarkSignIn: one caller, default argon2id parameters (one verify per sign-in), each
