@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -172,4 +173,25 @@ func TestReadAfterClose(t *testing.T) {
 	assert.Zero(t, c.db, "closed when put back")
 	_, err = s.User(t.Context(), 1)
 	assert.ErrorIs(t, err, errClosed)
+}
+
+// TestLookUpPlans: each unique-ish look-up seeks one index (a change of schema or statement
+// that made SQLite scan instead would pass every other test and cost milliseconds at 1M users).
+func TestLookUpPlans(t *testing.T) {
+	t.Parallel()
+	s := openInternal(t, Options{})
+	for q, index := range map[string]string{
+		`SELECT min(id) FROM users WHERE ltrim(phone, '+') = ? AND phone <> ''`: "users_phone_digits",
+		`SELECT min(id) FROM users WHERE external_id = ? AND external_id <> ''`: "users_external_id",
+		`SELECT id FROM users WHERE login_canon = ?`:                            "sqlite_autoindex_users_1",
+		`SELECT id FROM users WHERE email_canon = ?`:                            "sqlite_autoindex_users_2",
+	} {
+		var plan []string
+		require.NoError(t, s.read(t.Context(), "EXPLAIN QUERY PLAN "+q, []any{"x"}, func(r row) error {
+			plan = append(plan, r.Text(3))
+			return nil
+		}))
+		assert.Contains(t, strings.Join(plan, "; "), "INDEX "+index, q)
+		assert.NotContains(t, strings.Join(plan, "; "), "SCAN", q)
+	}
 }

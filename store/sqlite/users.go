@@ -147,9 +147,9 @@ func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
 // UserByPhone implements [store.Store].
 func (s *Store) UserByPhone(ctx context.Context, phone string) (store.User, error) {
 	digits := strings.TrimPrefix(phone, "+")
-	// min(id) over the (phone, id) index: two seeks. ORDER BY id LIMIT 1 could make SQLite walk
-	// the whole table in id order instead.
-	return s.userWhere(ctx, "user by phone", `id = (SELECT min(id) FROM users WHERE phone IN (?, '+' || ?1) AND phone <> '')`, digits)
+	// min(id) over the index of the digits (users_phone_digits): one seek, whichever form was
+	// stored. ORDER BY id LIMIT 1 could make SQLite walk the whole table in id order instead.
+	return s.userWhere(ctx, "user by phone", `id = (SELECT min(id) FROM users WHERE ltrim(phone, '+') = ? AND phone <> '')`, digits)
 }
 
 // UserByExternalID implements [store.Store].
