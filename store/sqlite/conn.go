@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
+	"strings"
+	"time"
 	"unsafe"
 
 	"modernc.org/libc"
@@ -38,13 +41,13 @@ func openConn(path string, pragmas []string) (*conn, error) {
 		c.tls.Close()
 		return nil, err
 	}
-	defer libc.Xfree(c.tls, name)
 	const ptr = int(unsafe.Sizeof(uintptr(0)))
 	pdb := c.tls.Alloc(ptr)
 	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, pdb,
 		sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_NOMUTEX|sqlite3.SQLITE_OPEN_EXRESCODE, 0)
 	c.db = *(*uintptr)(cmem(pdb))
 	c.tls.Free(ptr)
+	libc.Xfree(c.tls, name)
 	if rc != sqlite3.SQLITE_OK {
 		err := c.err(rc)
 		c.close()
@@ -187,7 +190,7 @@ func (r result) LastInsertId() (int64, error) {
 	return 0, errors.New("sqlite: LastInsertId is not kept; use RETURNING")
 }
 
-// prepare compiles q, which must be one statement.
+// prepare compiles q, which must be exactly one statement.
 func (c *conn) prepare(q string) (uintptr, error) {
 	sz := len(q) + 1
 	z := c.tls.Alloc(sz)
@@ -195,14 +198,19 @@ func (c *conn) prepare(q string) (uintptr, error) {
 	b := cbytes(z, sz)
 	b[copy(b, q)] = 0
 	const ptr = int(unsafe.Sizeof(uintptr(0)))
-	pst := c.tls.Alloc(ptr)
-	defer c.tls.Free(ptr)
-	if rc := sqlite3.Xsqlite3_prepare_v3(c.tls, c.db, z, int32(sz), sqlite3.SQLITE_PREPARE_PERSISTENT, pst, 0); rc != sqlite3.SQLITE_OK {
+	pst := c.tls.Alloc(2 * ptr) // the statement, then the tail
+	defer c.tls.Free(2 * ptr)
+	ptail := pst + uintptr(ptr)
+	if rc := sqlite3.Xsqlite3_prepare_v3(c.tls, c.db, z, int32(sz), sqlite3.SQLITE_PREPARE_PERSISTENT, pst, ptail); rc != sqlite3.SQLITE_OK {
 		return 0, c.err(rc)
 	}
 	st := *(*uintptr)(cmem(pst))
 	if st == 0 {
 		return 0, fmt.Errorf("sqlite: empty statement %q", q)
+	}
+	if rest := q[*(*uintptr)(cmem(ptail))-z:]; strings.Trim(rest, " \t\r\n;") != "" {
+		sqlite3.Xsqlite3_finalize(c.tls, st)
+		return 0, fmt.Errorf("sqlite: more than one statement in %q", q)
 	}
 	return st, nil
 }
@@ -251,7 +259,11 @@ func (c *conn) bind(st uintptr, args []any) error {
 		case string:
 			rc = c.bindBytes(st, n, unsafe.StringData(v), len(v), true)
 		case []byte:
-			rc = c.bindBytes(st, n, unsafe.SliceData(v), len(v), false)
+			if v == nil {
+				rc = sqlite3.Xsqlite3_bind_null(c.tls, st, n) // as database/sql binds a nil slice
+			} else {
+				rc = c.bindBytes(st, n, unsafe.SliceData(v), len(v), false)
+			}
 		default:
 			return fmt.Errorf("sqlite: cannot bind %T", a)
 		}
@@ -266,6 +278,9 @@ func (c *conn) bind(st uintptr, args []any) error {
 // (SQLITE_TRANSIENT), so they are staged in the connection's C stack for the call. An empty
 // text binds as the empty string and an empty blob as a zero-length blob, never as NULL.
 func (c *conn) bindBytes(st uintptr, i int32, p *byte, n int, text bool) int32 {
+	if n > math.MaxInt32 {
+		return sqlite3.SQLITE_TOOBIG
+	}
 	if n == 0 {
 		if !text {
 			return sqlite3.Xsqlite3_bind_zeroblob(c.tls, st, i, 0)
@@ -346,19 +361,32 @@ func (r row) Scan(dest ...any) error {
 	return nil
 }
 
-// interruptOnDone interrupts the statements of db once ctx is done, until the returned stop is
-// called. stop waits for an interruption under way, so that it cannot reach the next statement
-// run on the connection; a flag it leaves set is cleared by SQLite when that statement starts.
+// interruptOnDone interrupts the statement running on db once ctx is done, until the returned
+// stop is called. SQLite clears the interrupt flag when a statement starts on an otherwise idle
+// connection, so an interruption that lands just before the first step is lost: the goroutine
+// repeats it every millisecond until stop. stop waits for that goroutine, so that it cannot
+// reach the next statement run on the connection; a flag it leaves set is cleared by SQLite
+// when that statement starts.
 func interruptOnDone(ctx context.Context, db uintptr) (stop func()) {
-	done := make(chan struct{})
+	done, stopped := make(chan struct{}), make(chan struct{})
 	unregister := context.AfterFunc(ctx, func() {
 		defer close(done)
 		tls := libc.NewTLS() // not the connection's: a TLS is for one goroutine at a time
-		sqlite3.Xsqlite3_interrupt(tls, db)
-		tls.Close()
+		defer tls.Close()
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			sqlite3.Xsqlite3_interrupt(tls, db)
+			select {
+			case <-stopped:
+				return
+			case <-tick.C:
+			}
+		}
 	})
 	return func() {
 		if !unregister() {
+			close(stopped)
 			<-done
 		}
 	}

@@ -18,74 +18,95 @@ var readPragmas = []string{
 // readPool is the pool of read connections, opened on demand up to its size.
 type readPool struct {
 	path string
-	idle chan *conn
 	size int
 
-	mu     sync.Mutex // guards opened and closed
-	opened int
-	closed bool
+	mu      sync.Mutex
+	idle    []*conn
+	opened  int
+	waiters int           // callers of get waiting for a connection
+	wake    chan struct{} // closed (and replaced) when a waiter may proceed
+	closed  bool
 }
 
 func newReadPool(path string, size int) *readPool {
-	return &readPool{path: path, idle: make(chan *conn, size), size: size}
+	return &readPool{path: path, size: size, wake: make(chan struct{})}
 }
 
-// get takes an idle connection, opens one while the pool has room, or waits for one.
+// get takes an idle connection, opens one while the pool has room, or waits for one until ctx
+// ends or the pool closes.
 func (p *readPool) get(ctx context.Context) (*conn, error) {
-	select {
-	case c := <-p.idle:
-		return c, nil
-	default:
-	}
 	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, errClosed
-	}
-	if p.opened < p.size {
-		p.opened++
-		p.mu.Unlock()
-		c, err := openConn(p.path, readPragmas)
-		if err != nil {
-			p.mu.Lock()
-			p.opened--
+	for {
+		if p.closed {
 			p.mu.Unlock()
+			return nil, errClosed
 		}
-		return c, err
+		if n := len(p.idle); n > 0 {
+			c := p.idle[n-1]
+			p.idle = p.idle[:n-1]
+			p.mu.Unlock()
+			return c, nil
+		}
+		if p.opened < p.size {
+			p.opened++
+			p.mu.Unlock()
+			c, err := openConn(p.path, readPragmas)
+			if err != nil {
+				p.mu.Lock()
+				p.opened--
+				p.wakeLocked() // a waiter may open one in its place
+				p.mu.Unlock()
+			}
+			return c, err
+		}
+		wake := p.wake
+		p.waiters++
+		p.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			p.mu.Lock()
+			p.waiters--
+			p.mu.Unlock()
+			return nil, ctx.Err()
+		}
+		p.mu.Lock()
+		p.waiters--
 	}
-	p.mu.Unlock()
-	select {
-	case c := <-p.idle:
-		return c, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
+}
+
+// wakeLocked lets every waiting get look again. p.mu is held.
+func (p *readPool) wakeLocked() {
+	if p.waiters > 0 {
+		close(p.wake)
+		p.wake = make(chan struct{})
 	}
 }
 
 // put returns c to the pool, or closes it when the pool is closed.
 func (p *readPool) put(c *conn) {
 	p.mu.Lock()
-	closed := p.closed
-	p.mu.Unlock()
-	if closed {
+	if p.closed {
+		p.mu.Unlock()
 		c.close()
 		return
 	}
-	p.idle <- c
+	p.idle = append(p.idle, c)
+	p.wakeLocked()
+	p.mu.Unlock()
 }
 
-// close closes the idle connections; one in use is closed when it is put back.
+// close closes the idle connections and fails every waiting get; a connection in use is
+// closed when it is put back.
 func (p *readPool) close() {
 	p.mu.Lock()
 	p.closed = true
+	idle := p.idle
+	p.idle = nil
+	p.wakeLocked()
 	p.mu.Unlock()
-	for {
-		select {
-		case c := <-p.idle:
-			c.close()
-		default:
-			return
-		}
+	for _, c := range idle {
+		c.close()
 	}
 }
 

@@ -2,10 +2,12 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -194,4 +196,107 @@ func TestLookUpPlans(t *testing.T) {
 		assert.Contains(t, strings.Join(plan, "; "), "INDEX "+index, q)
 		assert.NotContains(t, strings.Join(plan, "; "), "SCAN", q)
 	}
+}
+
+// TestReadPoolCloseWakesWaiters: a reader waiting for a connection when the store closes fails
+// with errClosed instead of waiting forever.
+func TestReadPoolCloseWakesWaiters(t *testing.T) {
+	t.Parallel()
+	s := openInternal(t, Options{ReadConns: 1})
+	c, err := s.readers.get(t.Context())
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		var one int
+		done <- s.readRow(context.Background(), `SELECT 1`, nil, scanInto(&one))
+	}()
+	require.Eventually(t, func() bool {
+		s.readers.mu.Lock()
+		defer s.readers.mu.Unlock()
+		return s.readers.waiters == 1
+	}, testWait, testTick)
+	require.NoError(t, s.Close())
+	require.ErrorIs(t, <-done, errClosed)
+	s.readers.put(c)
+	assert.Zero(t, c.db, "closed when put back")
+}
+
+// TestReadPoolFailedOpenWakesWaiters: when an open fails, readers that were waiting for the
+// pool's only slot try (and fail) themselves instead of waiting out their ctx.
+func TestReadPoolFailedOpenWakesWaiters(t *testing.T) {
+	t.Parallel()
+	p := newReadPool(filepath.Join(t.TempDir(), "missing", "x.db"), 1)
+	var wg sync.WaitGroup
+	var stuck atomic.Int32
+	for range 64 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), testWait)
+			defer cancel()
+			if _, err := p.get(ctx); errors.Is(err, context.DeadlineExceeded) {
+				stuck.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Zero(t, stuck.Load(), "gets that waited out their ctx on an empty pool")
+	assert.Zero(t, p.opened)
+}
+
+// TestReadPoolPutCloseRace: connections put back while the pool closes are all closed.
+func TestReadPoolPutCloseRace(t *testing.T) {
+	t.Parallel()
+	s := openInternal(t, Options{})
+	for range 100 {
+		p := newReadPool(s.readers.path, 4)
+		var held []*conn
+		for range 4 {
+			c, err := p.get(t.Context())
+			require.NoError(t, err)
+			held = append(held, c)
+		}
+		var wg sync.WaitGroup
+		for _, c := range held {
+			wg.Go(func() { p.put(c) })
+		}
+		p.close()
+		wg.Wait()
+		assert.Empty(t, p.idle)
+		for i, c := range held {
+			require.Zero(t, c.db, "connection %d left open", i)
+		}
+	}
+}
+
+// TestReadDoneCtxInterrupts: a ctx that ends just as a statement starts still interrupts it
+// (SQLite clears an interruption that lands before the first step).
+func TestReadDoneCtxInterrupts(t *testing.T) {
+	t.Parallel()
+	s := openInternal(t, Options{ReadConns: 1})
+	c, err := s.readers.get(t.Context())
+	require.NoError(t, err)
+	defer s.readers.put(c)
+	errRan := errors.New("ran to the end")
+	for range 200 {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		rows := 0
+		err := c.run(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n`, nil,
+			func(row) error {
+				if rows++; rows == 2_000_000 {
+					return errRan
+				}
+				return nil
+			})
+		require.ErrorIs(t, err, context.Canceled)
+	}
+}
+
+// TestPrepareRefusesSeveralStatements: a second statement is an error, not silently dropped.
+func TestPrepareRefusesSeveralStatements(t *testing.T) {
+	t.Parallel()
+	s := openInternal(t, Options{})
+	var one int
+	require.NoError(t, s.readRow(t.Context(), "SELECT 1; \n", nil, scanInto(&one)))
+	err := s.readRow(t.Context(), "SELECT 1; SELECT 2", nil, scanInto(&one))
+	assert.ErrorContains(t, err, "more than one statement")
 }

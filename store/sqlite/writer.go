@@ -192,7 +192,7 @@ func (w *writer) try(batch []*op) (errs []error, culprit int, err error) {
 				if len(batch) == 1 {
 					return []error{err}, 0, nil // nothing else to commit
 				}
-				w.careful = carefulBatches
+				w.careful = 1 + carefulBatches // this rerun, then the next carefulBatches
 				return w.try(batch)
 			}
 			errs[i] = err
