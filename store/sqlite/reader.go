@@ -113,20 +113,17 @@ func (p *readPool) close() {
 // read runs the query q with args on a read connection and calls each for every result row,
 // in order, until each returns an error. ctx ending interrupts the statement.
 func (s *Store) read(ctx context.Context, q string, args []any, each func(row) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c, err := s.readers.get(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.readers.put(c)
-	return c.run(ctx, q, args, each)
+	return s.onReader(ctx, func(c *conn) error { return c.run(ctx, q, args, each) })
 }
 
 // readRow runs q on a read connection for its first row and passes it to scan; sql.ErrNoRows
 // when there is none.
 func (s *Store) readRow(ctx context.Context, q string, args []any, scan func(row) error) error {
+	return s.onReader(ctx, func(c *conn) error { return c.runRow(ctx, q, args, scan) })
+}
+
+// onReader runs f with a read connection of the pool.
+func (s *Store) onReader(ctx context.Context, f func(*conn) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -135,5 +132,5 @@ func (s *Store) readRow(ctx context.Context, q string, args []any, scan func(row
 		return err
 	}
 	defer s.readers.put(c)
-	return c.runRow(ctx, q, args, scan)
+	return f(c)
 }
