@@ -108,7 +108,7 @@ func (s *Store) readUser(ctx context.Context, op, q string, args ...any) (store.
 }
 
 // userOf decodes a row of userColumns (or a list's columns, whose hash and canonical forms
-// are NULL). scanUser is its twin for the writer's database/sql rows.
+// are NULL).
 func userOf(r row) store.User {
 	u := store.User{
 		ID: r.Int64(0), Login: r.Text(1), LoginCanon: r.Text(2), Email: r.Text(3), EmailCanon: r.Text(4),
@@ -120,28 +120,6 @@ func userOf(r row) store.User {
 		u.Tags = strings.Split(tags, ",")
 	}
 	return u
-}
-
-func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
-	var (
-		u                                    store.User
-		login, loginCanon, email, emailCanon sql.NullString
-		hash                                 sql.NullString
-		tags                                 string
-		created, updated, req                int64
-	)
-	err := row.Scan(&u.ID, &login, &loginCanon, &email, &emailCanon, &hash, &u.FullName, &u.Phone,
-		&u.Website, &u.ExternalID, &tags, &u.CustomData, &u.AvatarUID, &created, &updated, &req)
-	if err != nil {
-		return store.User{}, err
-	}
-	u.Login, u.LoginCanon, u.Email, u.EmailCanon = login.String, loginCanon.String, email.String, emailCanon.String
-	u.PasswordHash = hash.String
-	if tags != "" {
-		u.Tags = strings.Split(tags, ",")
-	}
-	u.CreatedAt, u.UpdatedAt, u.LastRequestAt = fromMS(created), fromMS(updated), fromMS(req)
-	return u, nil
 }
 
 // UserByPhone implements [store.Store].
@@ -247,9 +225,8 @@ func (s *Store) UpdateUser(ctx context.Context, c store.UserChange) (store.User,
 				return err
 			}
 		}
-		var err error
-		u, err = scanUser(tx.queryRow(`SELECT `+userColumns+` FROM users WHERE id = ?`, c.UserID))
-		return err
+		return tx.readRow(`SELECT `+userColumns+` FROM users WHERE id = ?`, []any{c.UserID},
+			func(r row) error { u = userOf(r); return nil })
 	})
 	return u, revoked, wrap("update user", err)
 }

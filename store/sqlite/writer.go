@@ -251,6 +251,11 @@ func (p pendingRow) Scan(dest ...any) error {
 	return p.c.runRow(context.Background(), p.q, p.args, scanInto(dest...))
 }
 
+// readRow runs q for its first row and passes it to scan; sql.ErrNoRows when there is none.
+func (t *wtx) readRow(q string, args []any, scan func(row) error) error {
+	return t.w.conn.runRow(context.Background(), q, args, scan)
+}
+
 // affected returns store.ErrNotFound when res changed no row.
 func affected(res sql.Result, err error) error {
 	if err != nil {
