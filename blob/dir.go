@@ -419,27 +419,16 @@ func eachEntry(root *os.Root, dir string, fn func(fs.DirEntry) error) error {
 
 // syncDir fsyncs a directory of the root so the entries created, renamed or removed in it are
 // durable. Windows cannot fsync a directory (and NTFS journals metadata), so it is skipped there.
-func syncDir(root *os.Root, dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	f, err := root.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+func syncDir(root *os.Root, dir string) error { return syncOpened(root.Open, dir) }
 
 // syncPath is syncDir for a directory outside any root (a parent the store created).
-func syncPath(dir string) error {
+func syncPath(dir string) error { return syncOpened(os.Open, dir) }
+
+func syncOpened(open func(string) (*os.File, error), dir string) error {
 	if runtime.GOOS == "windows" {
 		return nil
 	}
-	f, err := os.Open(dir)
+	f, err := open(dir)
 	if err != nil {
 		return err
 	}

@@ -130,18 +130,10 @@ func (h *handler) fileByRef(ctx context.Context, tok, ref string) (authcube.File
 // createBlob serves POST /blobs.json {"blob": {name, content_type, public}}: the file is
 // reserved, and blob_object_access.params is the URL to upload it to, on this server.
 func (h *handler) createBlob(w http.ResponseWriter, r *http.Request) {
-	var body object
-	if err := h.decodeBody(w, r, &body); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	b, err := body.obj("blob")
+	b, err := h.bodyObject(w, r, "blob")
 	if err != nil {
 		h.fail(w, r, err)
 		return
-	}
-	if b == nil {
-		b = body
 	}
 	var nf authcube.NewFile
 	if nf.Name, err = b.text("name"); err == nil {
@@ -285,18 +277,10 @@ func (h *handler) getBlob(w http.ResponseWriter, r *http.Request, ref string) {
 
 // updateBlob serves PUT /blobs/{id|uid}.json {"blob": {"name"}}.
 func (h *handler) updateBlob(w http.ResponseWriter, r *http.Request, ref string) {
-	var body object
-	if err := h.decodeBody(w, r, &body); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	b, err := body.obj("blob")
+	b, err := h.bodyObject(w, r, "blob")
 	if err != nil {
 		h.fail(w, r, err)
 		return
-	}
-	if b == nil {
-		b = body
 	}
 	if !b.has("name") {
 		h.getBlob(w, r, ref)

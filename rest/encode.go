@@ -62,6 +62,19 @@ func (h *handler) decodeBody(w http.ResponseWriter, r *http.Request, v any) erro
 	return nil
 }
 
+// bodyObject reads the request body as {key: {...}}; a bare object (without key) is accepted
+// too, as ConnectyCube's SDKs send either.
+func (h *handler) bodyObject(w http.ResponseWriter, r *http.Request, key string) (object, error) {
+	var body object
+	if err := h.decodeBody(w, r, &body); err != nil {
+		return nil, err
+	}
+	if !body.has(key) {
+		return body, nil
+	}
+	return body.obj(key)
+}
+
 // nullString is a JSON string that is null when empty, and left out (with omitzero) when
 // hidden.
 type nullString struct {

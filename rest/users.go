@@ -12,18 +12,7 @@ import (
 
 // userObject reads {"user": {...}}; a bare object is accepted too.
 func (h *handler) userObject(w http.ResponseWriter, r *http.Request) (object, error) {
-	var body object
-	if err := h.decodeBody(w, r, &body); err != nil {
-		return nil, err
-	}
-	if body.has("user") {
-		u, err := body.obj("user")
-		if err != nil {
-			return nil, err
-		}
-		return u, nil
-	}
-	return body, nil
+	return h.bodyObject(w, r, "user")
 }
 
 // tagList reads tag_list (or user_tags) as an array or a comma-joined string (§3.1); null
