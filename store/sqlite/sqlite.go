@@ -120,9 +120,10 @@ func writePragmas() []string {
 	return ps
 }
 
-// dsn builds the connection string. The pragmas go through the driver's validated DSN keys so
-// that every pooled connection gets them. synchronous=FULL: a revoked session or a used reset
-// token must not come back after a power cut.
+// dsn builds the connection string of the database/sql handles: the migrations' and the
+// checkpointer's (read-write) and DB()'s (read-only). The store's own reads and writes use conn
+// (readPragmas, writePragmas). The pragmas go through the driver's validated DSN keys so that
+// every pooled connection gets them.
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
@@ -131,12 +132,9 @@ func dsn(path string, readOnly bool) string {
 	q.Set("_busy_timeout", "10000")
 	if readOnly {
 		q.Set("_query_only", "1")
-		q.Add("_pragma", "cache_size(-16384)")    // 16 MiB per read connection
-		q.Add("_pragma", "mmap_size(2147483648)") // reads map the file: no read syscall per page
 	} else {
-		q.Set("_txlock", "immediate")             // the writer's transactions take the write lock up front
-		q.Add("_pragma", "cache_size(-65536)")    // 64 MiB: index pages of a batch stay in memory
-		q.Add("_pragma", "wal_autocheckpoint(0)") // the checkpointer does it, off the commit path
+		q.Set("_txlock", "immediate")             // a migration takes the write lock up front
+		q.Add("_pragma", "wal_autocheckpoint(0)") // checkpoints are the checkpointer's, on its own schedule
 	}
 	for _, p := range platformPragmas {
 		q.Add("_pragma", p)
