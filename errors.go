@@ -2,6 +2,8 @@ package authcube
 
 import (
 	"errors"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -34,7 +36,10 @@ type Error struct {
 	Err        error         // the cause, for logs; never shown to end users
 }
 
-// Error returns "authcube: OP: FIELD: MESSAGE", leaving out the parts that are empty.
+// Error returns "authcube: OP: FIELD: MESSAGE: CAUSE", leaving out the parts that are empty, as
+// fs.PathError shows its cause: "authcube: open: internal error: ..." says what went wrong. The
+// cause is for logs and operators; show end users Message alone. No cause the engine sets holds
+// a password or a token (S28).
 func (e *Error) Error() string {
 	s := "authcube: "
 	if e.Op != "" {
@@ -43,7 +48,11 @@ func (e *Error) Error() string {
 	if e.Field != "" {
 		s += e.Field + ": "
 	}
-	return s + e.Message
+	s += e.Message
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
 }
 
 // Is reports whether target is an *Error with the same Code, so that
@@ -98,4 +107,42 @@ func internal(op string, err error) error {
 		return err
 	}
 	return &Error{Code: CodeInternal, Op: op, Message: "internal error", Err: err}
+}
+
+// scrubbed is a provider's error with the secrets it was given cut out of its text (S28): a
+// custom verifier may quote the token or password it refused, and the text of a cause reaches
+// Error(), events and logs. It matches what the original matched (errors.Is) without handing
+// the original out, so no Unwrap can reach the secret.
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (s *scrubbed) Error() string        { return s.msg }
+func (s *scrubbed) Is(target error) bool { return errors.Is(s.err, target) }
+
+// scrubSecret returns err, or a scrubbed copy when its text holds secret: as given, escaped for
+// a URL query or path, or, split at dots (a JWT's header, payload and signature), any piece of 8
+// bytes or more.
+func scrubSecret(err error, secret string) error {
+	if err == nil || secret == "" {
+		return err
+	}
+	msg := err.Error()
+	pieces := []string{secret, url.QueryEscape(secret), url.PathEscape(secret)}
+	for _, p := range strings.Split(secret, ".") {
+		if len(p) >= 8 {
+			pieces = append(pieces, p)
+		}
+	}
+	leaked := false
+	for _, p := range pieces {
+		if strings.Contains(msg, p) {
+			msg, leaked = strings.ReplaceAll(msg, p, "[REDACTED]"), true
+		}
+	}
+	if !leaked {
+		return err
+	}
+	return &scrubbed{msg: msg, err: err}
 }
