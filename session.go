@@ -17,7 +17,8 @@ import (
 )
 
 // Session describes a session. An application session (UserID 0) may read; a user session may
-// also write its own user's data.
+// also write its own user's data. Token never prints, logs or marshals to JSON (S37): an app
+// that hands the token to its own client sends it explicitly, in a field of its choosing.
 type Session struct {
 	ID         string // stable, not secret (a UUID)
 	Token      string `json:"-"` // the bearer token; empty in Sessions()
@@ -46,10 +47,14 @@ func (s Session) LogValue() slog.Value {
 }
 
 // Credentials say who signs in: Login or Email (not both) with Password, or Provider with Token.
-// A Provider is looked up in Config.Providers.
+// A Provider is looked up in Config.Providers. Password and Token never print, log or marshal
+// to JSON (S37): encoding/json leaves them out, so Credentials cannot carry them through JSON
+// either way.
 type Credentials struct {
-	Login, Email, Password string
-	Provider, Token        string
+	Login, Email string
+	Password     string `json:"-"`
+	Provider     string
+	Token        string `json:"-"`
 }
 
 // String describes c without its password or token.
