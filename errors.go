@@ -67,7 +67,8 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // The sentinels, one per [Code] that callers act on.
 var (
-	// ErrUnauthorized: the token is missing, malformed, unknown, destroyed or expired.
+	// ErrUnauthorized: the token is missing, malformed, unknown, destroyed, revoked or expired.
+	// Its cause (errors.Is) says which: ErrSessionExpired or ErrSessionRevoked.
 	ErrUnauthorized error = &Error{Code: CodeUnauthorized, Message: "session does not exist or has expired"}
 	// ErrInvalidCredentials: a sign-in failed, for any reason (one error, one message), or an
 	// OldPassword was wrong (Field "old_password").
@@ -87,6 +88,29 @@ var (
 	// ErrClosed: the engine is closed.
 	ErrClosed error = &Error{Code: CodeClosed, Message: "engine is closed"}
 )
+
+// The causes of an ErrUnauthorized (S33), plain errors for errors.Is:
+// errors.Is(err, ErrUnauthorized) holds for both, and errors.Is(err, ErrSessionRevoked) for a
+// revoked session only. REST answers both alike (401).
+var (
+	// ErrSessionExpired: the token is missing, malformed, unknown or expired. Creating a new
+	// session (and signing in again) is the remedy; a Client renews.
+	ErrSessionExpired = errors.New("session expired or unknown")
+	// ErrSessionRevoked: the session was ended on purpose: destroyed (DestroySession), revoked
+	// (RevokeSession), or ended by a password change on another session, a password reset or
+	// the user's deletion. The act is final: a Client does not renew the session, and drops its
+	// kept credentials. The engine tells a revoked token from an expired one for as long as the
+	// session could have lived (SessionMaxAge after its sign-in, or creation for an application
+	// session), across restarts; after that it reads as expired.
+	ErrSessionRevoked = errors.New("session revoked")
+)
+
+// unauthorized is ErrUnauthorized for op with its cause, ErrSessionExpired or ErrSessionRevoked.
+func unauthorized(op string, cause error) *Error {
+	err := errorFor(ErrUnauthorized, op, "")
+	err.Err = cause
+	return err
+}
 
 // errorFor copies the sentinel of code with the operation and field filled in.
 func errorFor(sentinel error, op, field string) *Error {

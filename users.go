@@ -191,7 +191,7 @@ func (e *Engine) UpdateUser(ctx context.Context, token string, uu UserUpdate) (U
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound): // the session was ended meanwhile
-		return User{}, errorFor(ErrUnauthorized, op, "")
+		return User{}, e.gone(ctx, op, s.TokenHash)
 	case errors.Is(err, store.ErrStale):
 		return User{}, &Error{Code: CodeConflict, Op: op, Field: "password", Message: "was changed meanwhile; try again"}
 	case errors.Is(err, store.ErrInvalidAvatar):
@@ -380,7 +380,7 @@ func (e *Engine) DeleteUser(ctx context.Context, token string) error {
 	e.revoked(revoked...)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return errorFor(ErrUnauthorized, op, "")
+			return e.gone(ctx, op, s.TokenHash)
 		}
 		return storeErr(op, err)
 	}
