@@ -166,15 +166,21 @@ func (c *Client) IsSignedIn() bool {
 }
 
 // SignIn upgrades the client's session. The credentials of a password sign-in are kept in
-// memory for renewals.
+// memory for renewals. When the session turns out to have been revoked, SignIn signs in on a
+// new application session: the caller gave the credentials, so nothing revoked comes back by
+// itself (the listener still hears SessionRevoked).
 func (c *Client) SignIn(ctx context.Context, cr Credentials) (User, error) {
 	var u User
 	var used string
-	err := c.Do(ctx, func(ctx context.Context, token string) (err error) {
+	signIn := func(ctx context.Context, token string) (err error) {
 		used = token
 		u, err = c.e.SignIn(ctx, token, cr)
 		return err
-	})
+	}
+	err := c.Do(ctx, signIn)
+	if errors.Is(err, ErrSessionRevoked) {
+		err = c.Do(ctx, signIn) // Do forgot the revoked session: this one starts afresh
+	}
 	if err != nil {
 		return User{}, err
 	}

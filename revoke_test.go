@@ -32,7 +32,8 @@ func (c *callCounter) get(method string) int {
 // from another device, destroyed, a password change on another session, a reset, the user's
 // deletion), the Client holding it gets ErrUnauthorized whose cause is ErrSessionRevoked, makes
 // no new session and signs nobody in, and tells its listener; the token stays revoked across a
-// restart, for as long as the session could have lived.
+// restart, for as long as the session could have lived. A SignIn on a revoked Client (the user
+// typing the password again) signs in on a new session.
 func TestClientDoesNotRenewRevokedSessionS33(t *testing.T) {
 	t.Parallel()
 	const newPassword = "a new password after s33"
@@ -112,6 +113,30 @@ func TestClientDoesNotRenewRevokedSessionS33(t *testing.T) {
 			require.ErrorIs(t, err, authcube.ErrSessionExpired)
 		})
 	}
+}
+
+// S33: after a revocation, signing in again is the user's own act: a SignIn that is the first
+// call to find the session revoked signs in on a new session, and the listener is still told.
+func TestClientSignInAfterRevocationS33(t *testing.T) {
+	t.Parallel()
+	env := authtest.New(t, authtest.WithUsers(authcube.NewUser{Login: "ann", Password: authtest.Password}))
+	l := &listener{}
+	c := authcube.NewClient(env.Engine, l)
+	_, err := c.SignIn(ctx, authcube.Credentials{Login: "ann", Password: authtest.Password})
+	require.NoError(t, err)
+	mine, err := c.Session(ctx)
+	require.NoError(t, err)
+	_, other := env.SignedIn(t, "ann")
+	require.NoError(t, env.Engine.RevokeSession(ctx, other.Token, mine.ID))
+
+	u, err := c.SignIn(ctx, authcube.Credentials{Login: "ann", Password: authtest.Password})
+	require.NoError(t, err)
+	s, err := c.Session(ctx)
+	require.NoError(t, err)
+	assert.NotEqual(t, mine.ID, s.ID, "a new session")
+	assert.Equal(t, u.ID, s.UserID)
+	assert.Equal(t, 1, l.count(authcube.SessionRevoked))
+	assert.Zero(t, c.Renewals())
 }
 
 // S33: expiry is not revocation: an expired session still renews, before and after a restart,
