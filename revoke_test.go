@@ -1,6 +1,7 @@
 package authcube_test
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -194,4 +195,24 @@ func count(r *events, k authcube.EventKind) int {
 		}
 	}
 	return n
+}
+
+// S33: a write whose session was revoked between its check and its commit says so too (the
+// store's answer, not a guess): the Client must not renew it either.
+func TestWriteRacingRevocationSaysRevokedS33(t *testing.T) {
+	t.Parallel()
+	env := authtest.New(t, authtest.WithUsers(authcube.NewUser{Login: "ann", Password: authtest.Password}))
+	_, s := env.SignedIn(t, "ann")
+	var once sync.Once
+	authcube.WrapStore(env.Engine, func(inner store.Store) store.Store {
+		return &storetest.Hooked{Inner: inner, Before: func(method string) error {
+			if method == "UpdateUser" {
+				once.Do(func() { require.NoError(t, env.Engine.DestroySession(ctx, s.Token)) })
+			}
+			return nil
+		}}
+	})
+	_, err := env.Engine.UpdateUser(ctx, s.Token, authcube.UserUpdate{FullName: new("Ann")})
+	requireCode(t, err, authcube.ErrUnauthorized, "")
+	require.ErrorIs(t, err, authcube.ErrSessionRevoked)
 }
