@@ -360,3 +360,41 @@ func TestLogsS28OldPasswordFailureNamesLoginOrEmail(t *testing.T) {
 	}
 	assert.Equal(t, 2, found)
 }
+
+// leakyMailer fails every message as a careless Mailer would: with an error that quotes it.
+type leakyMailer struct {
+	mu     sync.Mutex
+	tokens []string
+}
+
+func (m *leakyMailer) Send(_ context.Context, msg authcube.Message) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.tokens = append(m.tokens, msg.Token)
+	return fmt.Errorf("mail server said no to %q (link %s)", msg.Text, msg.Link)
+}
+
+// S28: a Mailer's error that quotes the reset mail reaches the log without the reset token.
+func TestLogsS28FailingMailerLeaksNoResetToken(t *testing.T) {
+	t.Parallel()
+	capture := &logCapture{}
+	mailer := &leakyMailer{}
+	env := authtest.New(t,
+		authtest.WithConfig(func(c *authcube.Config) {
+			c.Logger = slog.New(capture.handler())
+			c.Mailer = mailer
+			c.ResetURL = "https://app.example/reset?token={token}"
+		}),
+		authtest.WithUsers(authcube.NewUser{Login: "ann", Email: "ann@example.org", Password: authtest.Password}))
+	app, err := env.Engine.CreateSession(ctx)
+	require.NoError(t, err)
+	require.NoError(t, env.Engine.ResetPassword(ctx, app.Token, "ann@example.org"))
+	require.NoError(t, env.Engine.Close()) // the queued mail is sent, and fails, first
+
+	mailer.mu.Lock()
+	defer mailer.mu.Unlock()
+	require.Len(t, mailer.tokens, 1)
+	logs := capture.text()
+	assert.Contains(t, logs, "mail server said no", "the failure is logged")
+	assert.NotContains(t, logs, mailer.tokens[0], "the reset token reached the log")
+}
