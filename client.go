@@ -8,17 +8,28 @@ import (
 )
 
 // SessionListener receives the session events of one [Client]: SessionCreated, SignedIn,
-// SignedOut, SessionDestroyed, SessionRenewed and SessionRenewFailed. It is called on the
-// goroutine of the call that caused the event and must not call back into the Client.
+// SignedOut, SessionDestroyed, SessionRenewed, SessionRenewFailed and SessionRevoked (the
+// session was ended elsewhere, for good; Err says how). It is called on the goroutine of the
+// call that caused the event and must not call back into the Client.
 type SessionListener interface {
 	SessionEvent(e Event)
 }
 
 // Client holds one session on behalf of one end user, as ConnectyCube's SDKs do: the first call
 // creates an application session, SignIn upgrades it, and when a call finds the session expired
-// the Client renews it (signing in again with the credentials of the last password SignIn, kept
-// in memory only and updated when the user changes the password through the Client), tells the
-// listener, and retries once. Safe for concurrent use; the listener may be nil.
+// (ErrUnauthorized with the cause ErrSessionExpired) the Client renews it (signing in again with
+// the credentials of the last password SignIn, kept in memory only and updated when the user
+// changes the password through the Client), tells the listener, and retries once. Safe for
+// concurrent use; the listener may be nil.
+//
+// A session ended on purpose elsewhere (ErrSessionRevoked: revoked from another device,
+// destroyed, ended by a password change on another session, a reset or the user's deletion) is
+// never renewed (S33): the call returns that error, the Client forgets the token and the kept
+// credentials, and the listener hears SessionRevoked. The next call starts over with a new
+// application session, which the end user must sign in again. The engine tells revoked from
+// expired for SessionMaxAge after the session started; a device that comes back later finds
+// its session expired, and a Client still running then renews it: after a lost device, change
+// the password as well as revoking its session.
 //
 // Credentials of a provider sign-in (Provider and Token) are not kept: a renewal then gives an
 // application session, and the listener hears SessionRenewFailed.
@@ -61,22 +72,42 @@ func (c *Client) current(ctx context.Context) (string, error) {
 }
 
 // Do calls f with the current token, creating a session first if there is none; if f fails
-// with ErrUnauthorized, Do renews the session once and calls f again. Many goroutines that find
-// the same session expired cause one renewal.
+// with ErrUnauthorized because the session expired (ErrSessionExpired), Do renews the session
+// once and calls f again. Many goroutines that find the same session expired cause one
+// renewal. Any other error is returned as it is, with no new session; after ErrSessionRevoked
+// the Client forgets the session and tells the listener SessionRevoked (S33).
 func (c *Client) Do(ctx context.Context, f func(ctx context.Context, token string) error) error {
 	token, err := c.current(ctx)
 	if err != nil {
 		return err
 	}
 	err = f(ctx, token)
-	if !errors.Is(err, ErrUnauthorized) {
+	switch {
+	case errors.Is(err, ErrSessionRevoked):
+		c.lost(token, err)
 		return err
+	case !errors.Is(err, ErrSessionExpired):
+		return err // a bare ErrUnauthorized (from an f of the caller's) is not renewed either
 	}
 	token, err = c.renew(ctx, token)
 	if err != nil {
 		return err
 	}
 	return f(ctx, token)
+}
+
+// lost forgets the session stale, which ended for good (S33), with the kept credentials, and
+// tells the listener, unless another call already did or renewed the session meanwhile.
+func (c *Client) lost(stale string, err error) {
+	c.mu.Lock()
+	if c.token != stale {
+		c.mu.Unlock()
+		return
+	}
+	was := c.userID
+	c.token, c.userID, c.creds = "", 0, nil
+	c.mu.Unlock()
+	c.tell(Event{Kind: SessionRevoked, UserID: was, Err: err})
 }
 
 // renew replaces the session stale, unless another call already did.
@@ -135,15 +166,21 @@ func (c *Client) IsSignedIn() bool {
 }
 
 // SignIn upgrades the client's session. The credentials of a password sign-in are kept in
-// memory for renewals.
+// memory for renewals. When the session turns out to have been revoked, SignIn signs in on a
+// new application session: the caller gave the credentials, so nothing revoked comes back by
+// itself (the listener still hears SessionRevoked).
 func (c *Client) SignIn(ctx context.Context, cr Credentials) (User, error) {
 	var u User
 	var used string
-	err := c.Do(ctx, func(ctx context.Context, token string) (err error) {
+	signIn := func(ctx context.Context, token string) (err error) {
 		used = token
 		u, err = c.e.SignIn(ctx, token, cr)
 		return err
-	})
+	}
+	err := c.Do(ctx, signIn)
+	if errors.Is(err, ErrSessionRevoked) {
+		err = c.Do(ctx, signIn) // Do forgot the revoked session: this one starts afresh
+	}
 	if err != nil {
 		return User{}, err
 	}

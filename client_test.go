@@ -95,13 +95,19 @@ func TestClientCreatesSignsInAndRenews(t *testing.T) {
 func TestClientRenewalFailsCleanlyAfterPasswordChangeElsewhere(t *testing.T) {
 	t.Parallel()
 	env := authtest.New(t)
-	u, other := env.SignedIn(t, "marvin18")
+	u, _ := env.SignedIn(t, "marvin18")
 	l := &listener{}
 	c := authcube.NewClient(env.Engine, l)
 	_, err := c.SignIn(ctx, authcube.Credentials{Login: "marvin18", Password: authtest.Password})
 	require.NoError(t, err)
+	mine, err := c.Session(ctx)
+	require.NoError(t, err)
 
-	// Another device changes the password: the client's session ends with it.
+	// The client's session expires (and is found so); then another device changes the password.
+	env.Clock.Advance(authcube.DefaultSessionIdleTTL)
+	_, err = env.Engine.Session(ctx, mine.Token)
+	require.ErrorIs(t, err, authcube.ErrSessionExpired)
+	_, other := env.SignedIn(t, "marvin18")
 	_, err = env.Engine.UpdateUser(ctx, other.Token, authcube.UserUpdate{Password: new("changed elsewhere"), OldPassword: authtest.Password})
 	require.NoError(t, err)
 
@@ -164,9 +170,10 @@ func TestClientDoRetriesOnce(t *testing.T) {
 	env := authtest.New(t)
 	c := authcube.NewClient(env.Engine, nil)
 	calls := 0
+	expired := &authcube.Error{Code: authcube.CodeUnauthorized, Err: authcube.ErrSessionExpired}
 	err := c.Do(ctx, func(ctx context.Context, token string) error {
 		calls++
-		return authcube.ErrUnauthorized
+		return expired
 	})
 	require.ErrorIs(t, err, authcube.ErrUnauthorized)
 	assert.Equal(t, 2, calls, "one renewal, one retry, no loop")
@@ -174,6 +181,10 @@ func TestClientDoRetriesOnce(t *testing.T) {
 	err = c.Do(ctx, func(ctx context.Context, token string) error { calls++; return boom })
 	assert.ErrorIs(t, err, boom)
 	assert.Equal(t, 3, calls, "other errors are not retried")
+	err = c.Do(ctx, func(ctx context.Context, token string) error { calls++; return authcube.ErrUnauthorized })
+	assert.ErrorIs(t, err, authcube.ErrUnauthorized)
+	assert.Equal(t, 4, calls, "an ErrUnauthorized that does not say the session expired is not retried")
+	assert.Equal(t, 1, c.Renewals())
 }
 
 // Every Engine call that takes a session token has a Client twin without it.

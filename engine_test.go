@@ -498,7 +498,7 @@ func TestSignUpRefusesBadInput(t *testing.T) {
 		"login with space":      {authcube.NewUser{Login: "ann smith", Password: testPassword}, authcube.ErrInvalid, "login"},
 		"bad phone":             {authcube.NewUser{Login: "ann1", Password: testPassword, Phone: "call me"}, authcube.ErrInvalid, "phone"},
 		"bad website":           {authcube.NewUser{Login: "ann1", Password: testPassword, Website: "javascript:alert(1)"}, authcube.ErrInvalid, "website"},
-		"tag with comma":        {authcube.NewUser{Login: "ann1", Password: testPassword, Tags: []string{"a,b"}}, authcube.ErrInvalid, "tag_list"},
+		"tag with comma":        {authcube.NewUser{Login: "ann1", Password: testPassword, Tags: []string{"a,b"}}, authcube.ErrInvalid, "user_tags"},
 		"bidi full name":        {authcube.NewUser{Login: "ann1", Password: testPassword, FullName: "Ann\u202Egnp.exe"}, authcube.ErrInvalid, "full_name"},
 		"huge custom data":      {authcube.NewUser{Login: "ann1", Password: testPassword, CustomData: strings.Repeat("x", 64<<10+1)}, authcube.ErrInvalid, "custom_data"},
 	}

@@ -2,6 +2,8 @@ package authcube
 
 import (
 	"errors"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -28,13 +30,16 @@ const (
 type Error struct {
 	Code       Code
 	Op         string        // the operation that failed: "sign up", "sign in", ...
-	Field      string        // REST field name: "login", "email", "password", "old_password", "tag_list", ...
+	Field      string        // the field at fault, one name per field: a user field's Field name ("login", "user_tags", ...), "password", "old_password", ...
 	Message    string        // safe to show an end user
 	RetryAfter time.Duration // with CodeThrottled: when to try again
 	Err        error         // the cause, for logs; never shown to end users
 }
 
-// Error returns "authcube: OP: FIELD: MESSAGE", leaving out the parts that are empty.
+// Error returns "authcube: OP: FIELD: MESSAGE: CAUSE", leaving out the parts that are empty, as
+// fs.PathError shows its cause: "authcube: open: internal error: ..." says what went wrong. The
+// cause is for logs and operators; show end users Message alone. No cause the engine sets holds
+// a password or a token (S28).
 func (e *Error) Error() string {
 	s := "authcube: "
 	if e.Op != "" {
@@ -43,7 +48,11 @@ func (e *Error) Error() string {
 	if e.Field != "" {
 		s += e.Field + ": "
 	}
-	return s + e.Message
+	s += e.Message
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
 }
 
 // Is reports whether target is an *Error with the same Code, so that
@@ -58,7 +67,8 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // The sentinels, one per [Code] that callers act on.
 var (
-	// ErrUnauthorized: the token is missing, malformed, unknown, destroyed or expired.
+	// ErrUnauthorized: the token is missing, malformed, unknown, destroyed, revoked or expired.
+	// Its cause (errors.Is) says which: ErrSessionExpired or ErrSessionRevoked.
 	ErrUnauthorized error = &Error{Code: CodeUnauthorized, Message: "session does not exist or has expired"}
 	// ErrInvalidCredentials: a sign-in failed, for any reason (one error, one message), or an
 	// OldPassword was wrong (Field "old_password").
@@ -79,6 +89,29 @@ var (
 	ErrClosed error = &Error{Code: CodeClosed, Message: "engine is closed"}
 )
 
+// The causes of an ErrUnauthorized (S33), plain errors for errors.Is:
+// errors.Is(err, ErrUnauthorized) holds for both, and errors.Is(err, ErrSessionRevoked) for a
+// revoked session only. REST answers both alike (401).
+var (
+	// ErrSessionExpired: the token is missing, malformed, unknown or expired. Creating a new
+	// session (and signing in again) is the remedy; a Client renews.
+	ErrSessionExpired = errors.New("session expired or unknown")
+	// ErrSessionRevoked: the session was ended on purpose: destroyed (DestroySession), revoked
+	// (RevokeSession), or ended by a password change on another session, a password reset or
+	// the user's deletion. The act is final: a Client does not renew the session, and drops its
+	// kept credentials. The engine tells a revoked token from an expired one for as long as the
+	// session could have lived (SessionMaxAge after its sign-in, or creation for an application
+	// session), across restarts; after that it reads as expired.
+	ErrSessionRevoked = errors.New("session revoked")
+)
+
+// unauthorized is ErrUnauthorized for op with its cause, ErrSessionExpired or ErrSessionRevoked.
+func unauthorized(op string, cause error) *Error {
+	err := errorFor(ErrUnauthorized, op, "")
+	err.Err = cause
+	return err
+}
+
 // errorFor copies the sentinel of code with the operation and field filled in.
 func errorFor(sentinel error, op, field string) *Error {
 	e := *sentinel.(*Error)
@@ -98,4 +131,42 @@ func internal(op string, err error) error {
 		return err
 	}
 	return &Error{Code: CodeInternal, Op: op, Message: "internal error", Err: err}
+}
+
+// scrubbed is a provider's error with the secrets it was given cut out of its text (S28): a
+// custom verifier may quote the token or password it refused, and the text of a cause reaches
+// Error(), events and logs. It matches what the original matched (errors.Is) without handing
+// the original out, so no Unwrap can reach the secret.
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (s *scrubbed) Error() string        { return s.msg }
+func (s *scrubbed) Is(target error) bool { return errors.Is(s.err, target) }
+
+// scrubSecret returns err, or a scrubbed copy when its text holds secret: as given, escaped for
+// a URL query or path, or, split at dots (a JWT's header, payload and signature), any piece of 8
+// bytes or more.
+func scrubSecret(err error, secret string) error {
+	if err == nil || secret == "" {
+		return err
+	}
+	msg := err.Error()
+	pieces := []string{secret, url.QueryEscape(secret), url.PathEscape(secret)}
+	for _, p := range strings.Split(secret, ".") {
+		if len(p) >= 8 {
+			pieces = append(pieces, p)
+		}
+	}
+	leaked := false
+	for _, p := range pieces {
+		if strings.Contains(msg, p) {
+			msg, leaked = strings.ReplaceAll(msg, p, "[REDACTED]"), true
+		}
+	}
+	if !leaked {
+		return err
+	}
+	return &scrubbed{msg: msg, err: err}
 }

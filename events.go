@@ -24,7 +24,9 @@ type Event struct {
 type EventKind int
 
 // The kinds of [Event]. SessionRenewed and SessionRenewFailed come from a Client; the engine
-// emits SessionExpired the first time an expired token is used.
+// emits SessionExpired the first time an expired token is used. SessionRevoked comes from the
+// engine (RevokeSession) and from a Client, to its listener, when its session was ended
+// elsewhere (Err matches ErrSessionRevoked).
 const (
 	SessionCreated EventKind = iota + 1
 	SignedIn

@@ -97,7 +97,7 @@ func (e *Engine) CreateFile(ctx context.Context, token string, nf NewFile) (File
 	f := store.File{UID: uid, OwnerID: s.UserID, Name: name, ContentType: ctype, Public: nf.Public, CreatedAt: e.now()}
 	if f.ID, err = e.store.CreateFile(ctx, s.TokenHash, f); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return File{}, errorFor(ErrUnauthorized, op, "")
+			return File{}, e.gone(ctx, op, s.TokenHash)
 		}
 		return File{}, storeErr(op, err)
 	}

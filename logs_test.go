@@ -3,6 +3,7 @@ package authcube_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -98,23 +100,36 @@ func TestLogsS28NoSecretsAndEverySecurityEvent(t *testing.T) {
 		pwCommon = "password1234" // refused as too common
 		pwExt    = "s28 external provider secret"
 		pwExtBad = "s28 external wrong secret"
+		// pwExtLeak makes the custom provider fail with an error that quotes it.
+		pwExtLeak = "s28 leak: external secret quoted by a failing provider"
 	)
 	var secrets s28Secrets
-	secrets.add(t, pw1, pw2, pw3, pwWrong, pwOld, pwCommon, pwExt, pwExtBad)
+	secrets.add(t, pw1, pw2, pw3, pwWrong, pwOld, pwCommon, pwExt, pwExtBad, pwExtLeak)
+	// Every error a call returns is printed as a program would log it, causes and all (Error()
+	// shows the cause), and searched for secrets too.
+	var errText strings.Builder
+	keep := func(err error) error {
+		if err != nil {
+			fmt.Fprintf(&errText, "%v %+v %#v %s\n", err, err, err, err)
+		}
+		return err
+	}
 
 	capture := &logCapture{}
 	rec := &events{}
-	idp := &fakeIdP{}
+	idp := &leakyIdP{}
 	idp.add("bigbird", pwExt, identity.Profile{Subject: "ext-1", Login: "bigbird", Email: "bird@example.org", FullName: "Big Bird"})
 	issuer := firebasetest.NewIssuer("demo-project")
+	otherProject := firebasetest.NewIssuer("other-project")
 	var env *authtest.Env
 	issuer.Now = func() time.Time { return env.Clock.Now() }
+	otherProject.Now = issuer.Now
 	env = authtest.New(t, authtest.WithConfig(func(c *authcube.Config) {
 		c.Logger = slog.New(capture.handler())
 		c.OnEvent = rec.add
 		c.Throttle = authcube.ThrottleParams{Free: 2}
 		c.Identity = idp
-		c.Providers = map[string]identity.TokenVerifier{"firebase_phone": issuer.Verifier()}
+		c.Providers = map[string]identity.TokenVerifier{"firebase_phone": issuer.Verifier(), "leaky": leakyVerifier{}}
 		c.ResetURL = "https://app.example/reset?token={token}"
 	}))
 	e := func() *authcube.Engine { return env.Engine }
@@ -138,11 +153,11 @@ func TestLogsS28NoSecretsAndEverySecurityEvent(t *testing.T) {
 	_, err := e().SignUp(ctx, app.Token, authcube.NewUser{Login: "ann", Email: "ann@example.org", Password: pw1, FullName: "Ann Example", Tags: []string{"s28"}})
 	require.NoError(t, err)
 	_, err = e().SignUp(ctx, app.Token, authcube.NewUser{Login: "eve", Password: pwCommon})
-	requireCode(t, err, authcube.ErrInvalid, "password")
+	requireCode(t, keep(err), authcube.ErrInvalid, "password")
 
 	// Sign-in failure and success; session details.
 	_, err = e().SignIn(ctx, app.Token, authcube.Credentials{Login: "ann", Password: pwWrong})
-	requireCode(t, err, authcube.ErrInvalidCredentials, "")
+	requireCode(t, keep(err), authcube.ErrInvalidCredentials, "")
 	_, err = e().SignIn(ctx, app.Token, authcube.Credentials{Login: "ann", Password: pw1})
 	require.NoError(t, err)
 	_, err = e().Session(ctx, app.Token)
@@ -155,7 +170,7 @@ func TestLogsS28NoSecretsAndEverySecurityEvent(t *testing.T) {
 		guess := fmt.Sprintf("s28 guess number %d for carl", i)
 		secrets.add(t, guess)
 		_, err = e().SignIn(ctx, app.Token, authcube.Credentials{Login: "carl", Password: guess})
-		if errors.Is(err, authcube.ErrThrottled) {
+		if errors.Is(keep(err), authcube.ErrThrottled) {
 			break
 		}
 		requireCode(t, err, authcube.ErrInvalidCredentials, "")
@@ -170,7 +185,7 @@ func TestLogsS28NoSecretsAndEverySecurityEvent(t *testing.T) {
 
 	// Password change: a wrong old password, then the right one.
 	_, err = e().UpdateUser(ctx, app.Token, authcube.UserUpdate{Password: new(pw2), OldPassword: pwOld})
-	requireCode(t, err, authcube.ErrInvalidCredentials, "old_password")
+	requireCode(t, keep(err), authcube.ErrInvalidCredentials, "old_password")
 	_, err = e().UpdateUser(ctx, app.Token, authcube.UserUpdate{Password: new(pw2), OldPassword: pw1})
 	require.NoError(t, err)
 	require.NoError(t, e().SignOut(ctx, app.Token))
@@ -182,7 +197,7 @@ func TestLogsS28NoSecretsAndEverySecurityEvent(t *testing.T) {
 	resetToken := env.Mailbox.LastResetToken()
 	secrets.token(t, resetToken)
 	err = e().ConfirmPasswordReset(ctx, strings.Repeat("A", 43), pw3)
-	requireCode(t, err, authcube.ErrInvalid, "reset_token")
+	requireCode(t, keep(err), authcube.ErrInvalid, "reset_token")
 	require.NoError(t, e().ConfirmPasswordReset(ctx, resetToken, pw3))
 
 	// Email change, file upload.
@@ -198,16 +213,39 @@ func TestLogsS28NoSecretsAndEverySecurityEvent(t *testing.T) {
 	secrets.add(t, idToken, strings.Split(idToken, ".")[2])
 	_, err = e().SignIn(ctx, phoneApp.Token, authcube.Credentials{Provider: "firebase_phone", Token: idToken})
 	require.NoError(t, err)
+	// Failing provider tokens: one of another project, an expired one, one with a broken
+	// signature, and one a verifier fails on and quotes in its error (an outage, not a refusal).
+	expired := issuer.Claims("uid-2")
+	expired["exp"] = env.Clock.Now().Add(-time.Hour).Unix()
+	expired["iat"] = env.Clock.Now().Add(-2 * time.Hour).Unix()
+	badSig := issuer.PhoneToken("uid-3", "+447911123457")
+	badSig = badSig[:len(badSig)-4] + "AAAA"
+	for _, bad := range []authcube.Credentials{
+		{Provider: "firebase_phone", Token: otherProject.PhoneToken("uid-1", "+447911123456")},
+		{Provider: "firebase_phone", Token: issuer.Token(expired)},
+		{Provider: "firebase_phone", Token: badSig},
+		{Provider: "leaky", Token: issuer.PhoneToken("uid-4", "+447911123458")},
+	} {
+		secrets.add(t, bad.Token)
+		for _, part := range strings.Split(bad.Token, ".") {
+			secrets.add(t, part)
+		}
+		_, err = e().SignIn(ctx, newSession().Token, bad)
+		requireCode(t, keep(err), authcube.ErrInvalidCredentials, "")
+	}
 	extApp := newSession()
 	_, err = e().SignIn(ctx, extApp.Token, authcube.Credentials{Login: "bigbird", Password: pwExtBad})
-	requireCode(t, err, authcube.ErrInvalidCredentials, "")
+	requireCode(t, keep(err), authcube.ErrInvalidCredentials, "")
 	_, err = e().SignIn(ctx, extApp.Token, authcube.Credentials{Login: "bigbird", Password: pwExt})
 	require.NoError(t, err)
+	_, err = e().SignIn(ctx, newSession().Token, authcube.Credentials{Login: "bigbird", Password: pwExtLeak})
+	requireCode(t, keep(err), authcube.ErrInvalidCredentials, "")
+	require.ErrorIs(t, err, context.DeadlineExceeded, "the cause still matches")
 
 	// An expired session, found as such.
 	env.Clock.Advance(authcube.DefaultSessionIdleTTL)
 	_, err = e().Session(ctx, us.Token)
-	requireCode(t, err, authcube.ErrUnauthorized, "")
+	requireCode(t, keep(err), authcube.ErrUnauthorized, "")
 
 	// Restart, then delete the user.
 	env.Restart(t)
@@ -226,9 +264,11 @@ func TestLogsS28NoSecretsAndEverySecurityEvent(t *testing.T) {
 		fmt.Fprintf(&evText, "%+v %#v %v\n", ev, ev, ev.Err)
 	}
 	rec.mu.Unlock()
+	assert.Contains(t, errText.String(), "[REDACTED]", "the quoting provider errors were seen")
 	for _, s := range secrets.list {
 		assert.NotContains(t, logs, s, "a secret reached the logs")
 		assert.NotContains(t, evText.String(), s, "a secret reached an event")
+		assert.NotContains(t, errText.String(), s, "a secret reached an error")
 	}
 	assert.NotContains(t, logs, "argon2id$", "a PHC string reached the logs")
 	assert.NotContains(t, evText.String(), "argon2id$", "a PHC string reached an event")
@@ -270,6 +310,27 @@ func TestLogsS28NoSecretsAndEverySecurityEvent(t *testing.T) {
 	}
 }
 
+// leakyIdP is a custom identity provider that, for a password starting "s28 leak", fails as
+// a careless one would: with an error that quotes the login and password (S28).
+type leakyIdP struct{ fakeIdP }
+
+func (p *leakyIdP) VerifyPassword(ctx context.Context, login, password string) (identity.Profile, error) {
+	if strings.HasPrefix(password, "s28 leak") {
+		return identity.Profile{}, fmt.Errorf("idp timed out checking %s/%s: %w", login, password, context.DeadlineExceeded)
+	}
+	return p.fakeIdP.VerifyPassword(ctx, login, password)
+}
+
+// leakyVerifier fails every token as a careless verifier would: with an error that quotes the
+// token, escaped as in a URL, and its signature (S28).
+type leakyVerifier struct{}
+
+func (leakyVerifier) VerifyToken(_ context.Context, token string) (identity.Claims, error) {
+	parts := strings.Split(token, ".")
+	return identity.Claims{}, fmt.Errorf("cannot reach https://verify.example/?t=%s (token %q, signature %s)",
+		url.QueryEscape(token), token, parts[len(parts)-1])
+}
+
 // S28: the events of a wrong old password (S7: it counts as a failed sign-in) name the login or
 // the email, as every other sign-in failure does, so that logs and alerts can tell who it was.
 func TestLogsS28OldPasswordFailureNamesLoginOrEmail(t *testing.T) {
@@ -298,4 +359,42 @@ func TestLogsS28OldPasswordFailureNamesLoginOrEmail(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 2, found)
+}
+
+// leakyMailer fails every message as a careless Mailer would: with an error that quotes it.
+type leakyMailer struct {
+	mu     sync.Mutex
+	tokens []string
+}
+
+func (m *leakyMailer) Send(_ context.Context, msg authcube.Message) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.tokens = append(m.tokens, msg.Token)
+	return fmt.Errorf("mail server said no to %q (link %s)", msg.Text, msg.Link)
+}
+
+// S28: a Mailer's error that quotes the reset mail reaches the log without the reset token.
+func TestLogsS28FailingMailerLeaksNoResetToken(t *testing.T) {
+	t.Parallel()
+	capture := &logCapture{}
+	mailer := &leakyMailer{}
+	env := authtest.New(t,
+		authtest.WithConfig(func(c *authcube.Config) {
+			c.Logger = slog.New(capture.handler())
+			c.Mailer = mailer
+			c.ResetURL = "https://app.example/reset?token={token}"
+		}),
+		authtest.WithUsers(authcube.NewUser{Login: "ann", Email: "ann@example.org", Password: authtest.Password}))
+	app, err := env.Engine.CreateSession(ctx)
+	require.NoError(t, err)
+	require.NoError(t, env.Engine.ResetPassword(ctx, app.Token, "ann@example.org"))
+	require.NoError(t, env.Engine.Close()) // the queued mail is sent, and fails, first
+
+	mailer.mu.Lock()
+	defer mailer.mu.Unlock()
+	require.Len(t, mailer.tokens, 1)
+	logs := capture.text()
+	assert.Contains(t, logs, "mail server said no", "the failure is logged")
+	assert.NotContains(t, logs, mailer.tokens[0], "the reset token reached the log")
 }

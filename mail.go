@@ -43,13 +43,14 @@ func (k MessageKind) String() string {
 }
 
 // Message is one mail the engine sends. Text is a complete plain-text body; Link and Token are
-// there for mailers that render their own.
+// there for mailers that render their own. Text, Link and Token hold the reset token: they never
+// print, log or marshal to JSON (S37).
 type Message struct {
 	Kind     MessageKind
 	UserID   int64
 	From, To string
 	Subject  string
-	Text     string
+	Text     string `json:"-"`
 	Link     string `json:"-"` // the rendered reset link ("" when Config.ResetURL is empty)
 	Token    string `json:"-"` // the reset token, for mailers that render their own text
 }

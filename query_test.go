@@ -181,7 +181,7 @@ func TestUsersByTags(t *testing.T) {
 	assert.Zero(t, page.Total)
 
 	_, err = te.UsersByTags(ctx, app.Token, []string{"a,b"}, authcube.Page{})
-	requireCode(t, err, authcube.ErrInvalid, "tag_list")
+	requireCode(t, err, authcube.ErrInvalid, "user_tags")
 	_, err = te.UsersByTags(ctx, app.Token, nil, authcube.Page{})
 	requireCode(t, err, authcube.ErrInvalid, "user_tags")
 }
@@ -402,7 +402,7 @@ func TestListUsersRefusesBadQueries(t *testing.T) {
 		"ctn on phone":       {authcube.UserQuery{Where: []authcube.Cond{{Field: authcube.FieldPhone, Op: authcube.OpContains, Values: []any{"1"}}}}, "phone"},
 		"short name search":  {authcube.UserQuery{Where: []authcube.Cond{{Field: authcube.FieldFullName, Op: authcube.OpContains, Values: []any{"ab"}}}}, "full_name"},
 		"lt on tags":         {authcube.UserQuery{Where: []authcube.Cond{{Field: authcube.FieldTags, Op: authcube.OpLt, Values: []any{"a"}}}}, "user_tags"},
-		"bad tag":            {authcube.UserQuery{Where: []authcube.Cond{{Field: authcube.FieldTags, Op: authcube.OpIn, Values: []any{"a,b"}}}}, "tag_list"},
+		"bad tag":            {authcube.UserQuery{Where: []authcube.Cond{{Field: authcube.FieldTags, Op: authcube.OpIn, Values: []any{"a,b"}}}}, "user_tags"},
 		"bad phone":          {authcube.UserQuery{Where: []authcube.Cond{{Field: authcube.FieldPhone, Op: authcube.OpEq, Values: []any{"abc"}}}}, "phone"},
 		"negative limit":     {authcube.UserQuery{Limit: -1}, "limit"},
 		"nul in search":      {authcube.UserQuery{Where: []authcube.Cond{{Field: authcube.FieldFullName, Op: authcube.OpContains, Values: []any{"abc\x00"}}}}, "full_name"},

@@ -238,5 +238,5 @@ func (e *Engine) sendReset(ctx context.Context, emailCanon string) error {
 			"To choose a new password, use this reset code " + valid + ":\n" + token + "\n\n" +
 			"If it was not you, ignore this message: your password stays as it is.\n"
 	}
-	return e.cfg.Mailer.Send(ctx, m)
+	return scrubSecret(e.cfg.Mailer.Send(ctx, m), token) // a Mailer may quote what it failed to send (S28)
 }

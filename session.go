@@ -17,7 +17,8 @@ import (
 )
 
 // Session describes a session. An application session (UserID 0) may read; a user session may
-// also write its own user's data.
+// also write its own user's data. Token never prints, logs or marshals to JSON (S37): an app
+// that hands the token to its own client sends it explicitly, in a field of its choosing.
 type Session struct {
 	ID         string // stable, not secret (a UUID)
 	Token      string `json:"-"` // the bearer token; empty in Sessions()
@@ -46,10 +47,14 @@ func (s Session) LogValue() slog.Value {
 }
 
 // Credentials say who signs in: Login or Email (not both) with Password, or Provider with Token.
-// A Provider is looked up in Config.Providers.
+// A Provider is looked up in Config.Providers. Password and Token never print, log or marshal
+// to JSON (S37): encoding/json leaves them out, so Credentials cannot carry them through JSON
+// either way.
 type Credentials struct {
-	Login, Email, Password string
-	Provider, Token        string
+	Login, Email string
+	Password     string `json:"-"`
+	Provider     string
+	Token        string `json:"-"`
 }
 
 // String describes c without its password or token.
@@ -135,13 +140,15 @@ func (e *Engine) publicSession(s store.Session, token string) Session {
 }
 
 // live finds the live session of token and counts a request: its expiry slides. A malformed,
-// unknown, destroyed or expired token is ErrUnauthorized, before any side effect; the first use
-// of an expired one removes it and emits SessionExpired. With the cache, a live token costs no
-// store call; the activity is written back later.
+// unknown, destroyed, revoked or expired token is ErrUnauthorized, before any side effect, with
+// ErrSessionRevoked or ErrSessionExpired as its cause (S33); the first use of an expired one
+// removes it and emits SessionExpired. With the cache, a live token costs no store call; the
+// activity is written back later. The cache holds live sessions only: a revoked token, like an
+// unknown one, costs a store look-up.
 func (e *Engine) live(ctx context.Context, op, token string) (store.Session, error) {
 	hash, ok := tokenHash(token)
 	if !ok {
-		return store.Session{}, errorFor(ErrUnauthorized, op, "")
+		return store.Session{}, unauthorized(op, ErrSessionExpired)
 	}
 	now := ms(e.now())
 	if e.cache == nil {
@@ -158,8 +165,8 @@ func (e *Engine) live(ctx context.Context, op, token string) (store.Session, err
 	for range 3 {
 		gen, parked := e.cache.generation(hash)
 		s, err := e.store.Session(ctx, hash)
-		if errors.Is(err, store.ErrNotFound) {
-			return store.Session{}, errorFor(ErrUnauthorized, op, "")
+		if uerr := missing(op, err); uerr != nil {
+			return store.Session{}, uerr
 		}
 		if err != nil {
 			return store.Session{}, storeErr(op, err)
@@ -181,8 +188,8 @@ func (e *Engine) live(ctx context.Context, op, token string) (store.Session, err
 // liveUncached is live without the cache: the store is read and written on every request.
 func (e *Engine) liveUncached(ctx context.Context, op string, hash [32]byte, now int64) (store.Session, error) {
 	s, err := e.store.Session(ctx, hash)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Session{}, errorFor(ErrUnauthorized, op, "")
+	if uerr := missing(op, err); uerr != nil {
+		return store.Session{}, uerr
 	}
 	if err != nil {
 		return store.Session{}, storeErr(op, err)
@@ -192,7 +199,7 @@ func (e *Engine) liveUncached(ctx context.Context, op string, hash [32]byte, now
 	}
 	if err := e.store.TouchSession(ctx, hash, fromMS(now)); err != nil {
 		if errors.Is(err, store.ErrNotFound) { // destroyed meanwhile
-			return store.Session{}, errorFor(ErrUnauthorized, op, "")
+			return store.Session{}, e.gone(ctx, op, hash)
 		}
 		return store.Session{}, storeErr(op, err)
 	}
@@ -213,7 +220,29 @@ func (e *Engine) expire(ctx context.Context, op string, s store.Session) error {
 	if removed {
 		e.emit(Event{Kind: SessionExpired, SessionID: s.ID, UserID: s.UserID})
 	}
-	return errorFor(ErrUnauthorized, op, "")
+	return unauthorized(op, ErrSessionExpired)
+}
+
+// missing maps the store's answer for a token without a live session to ErrUnauthorized with
+// its cause (S33); any other answer gives nil.
+func missing(op string, err error) error {
+	switch {
+	case errors.Is(err, store.ErrRevoked):
+		return unauthorized(op, ErrSessionRevoked)
+	case errors.Is(err, store.ErrNotFound):
+		return unauthorized(op, ErrSessionExpired)
+	}
+	return nil
+}
+
+// gone is the ErrUnauthorized of a session that passed its check but was no longer there for
+// the write that followed: a look-up says whether it was revoked meanwhile (S33).
+func (e *Engine) gone(ctx context.Context, op string, hash [32]byte) error {
+	_, err := e.store.Session(ctx, hash)
+	if errors.Is(err, store.ErrRevoked) {
+		return unauthorized(op, ErrSessionRevoked)
+	}
+	return unauthorized(op, ErrSessionExpired)
 }
 
 // revoked drops sessions whose revocation has committed from the cache (rule 2: durable first,
@@ -306,7 +335,8 @@ func (e *Engine) CreateUserSession(ctx context.Context, c Credentials) (Session,
 }
 
 // Session returns the details of the session of token, counting a request (its expiry slides).
-// A missing, unknown, destroyed or expired token is ErrUnauthorized.
+// A missing, unknown, destroyed, revoked or expired token is ErrUnauthorized, whose cause is
+// ErrSessionRevoked or ErrSessionExpired.
 func (e *Engine) Session(ctx context.Context, token string) (Session, error) {
 	const op = "session"
 	s, done, err := e.enter(ctx, op, token)
@@ -337,7 +367,7 @@ func (e *Engine) SignIn(ctx context.Context, token string, c Credentials) (User,
 	e.revoked(s.TokenHash) // the cached entry acts for the old user: reload it
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) { // the session or the user went meanwhile
-			return User{}, errorFor(ErrUnauthorized, op, "")
+			return User{}, e.gone(ctx, op, s.TokenHash)
 		}
 		return User{}, storeErr(op, err)
 	}
@@ -363,7 +393,7 @@ func (e *Engine) SignOut(ctx context.Context, token string) error {
 	e.revoked(s.TokenHash)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return errorFor(ErrUnauthorized, op, "")
+			return e.gone(ctx, op, s.TokenHash)
 		}
 		return storeErr(op, err)
 	}
@@ -371,8 +401,8 @@ func (e *Engine) SignOut(ctx context.Context, token string) error {
 	return nil
 }
 
-// DestroySession ends the session of token: from its return on, the token is ErrUnauthorized,
-// also after a restart.
+// DestroySession ends the session of token: from its return on, the token is ErrUnauthorized
+// with the cause ErrSessionRevoked, also after a restart.
 func (e *Engine) DestroySession(ctx context.Context, token string) error {
 	const op = "destroy session"
 	s, done, err := e.enter(ctx, op, token)
@@ -384,7 +414,7 @@ func (e *Engine) DestroySession(ctx context.Context, token string) error {
 	e.revoked(s.TokenHash)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return errorFor(ErrUnauthorized, op, "")
+			return e.gone(ctx, op, s.TokenHash)
 		}
 		return storeErr(op, err)
 	}
@@ -424,8 +454,10 @@ func (e *Engine) Sessions(ctx context.Context, token string) ([]Session, error) 
 }
 
 // RevokeSession ends the session with the id (from Sessions) of the session's own user, say a
-// lost device's. An id that is not one of the user's live sessions is ErrNotFound; revoking
-// the caller's own session destroys it. An application session gets ErrForbidden.
+// lost device's: its token is then ErrUnauthorized with the cause ErrSessionRevoked, and a
+// Client holding it does not renew it (S33). An id that is not one of the user's live sessions
+// is ErrNotFound; revoking the caller's own session destroys it. An application session gets
+// ErrForbidden.
 func (e *Engine) RevokeSession(ctx context.Context, token, sessionID string) error {
 	const op = "revoke session"
 	s, done, err := e.enterUser(ctx, op, token)

@@ -163,7 +163,7 @@ func (e *Engine) checkToken(ctx context.Context, op string, c Credentials) (stor
 		if errors.Is(err, identity.ErrRejected) {
 			err = nil
 		}
-		return a.fail(err)
+		return a.fail(scrubSecret(err, c.Token)) // a verifier may quote what it refused (S28)
 	}
 	if claims.Subject == "" {
 		return a.fail(errors.New("authcube: provider returned no subject"))
@@ -206,7 +206,7 @@ func (e *Engine) checkExternalPassword(ctx context.Context, a *signInAttempt, c 
 		if errors.Is(err, identity.ErrRejected) {
 			err = nil
 		}
-		return a.fail(err)
+		return a.fail(scrubSecret(err, c.Password)) // a provider may quote what it refused (S28)
 	}
 	if p.Subject == "" {
 		return a.fail(errors.New("authcube: identity provider returned no subject"))

@@ -34,8 +34,10 @@ type User struct {
 // address of at most 254 characters; Phone an optional "+" and 5 to 15 digits once spaces,
 // dashes, dots and parentheses are removed; Website http or https; at most 32 Tags of 1 to 64
 // characters without commas (folded to lower case, duplicates dropped); CustomData at most 64 KiB.
+// Password never prints, logs or marshals to JSON (S37).
 type NewUser struct {
-	Login, Email, Password               string
+	Login, Email                         string
+	Password                             string `json:"-"`
 	FullName, Phone, Website, ExternalID string
 	Tags                                 []string
 	CustomData                           string
@@ -138,12 +140,13 @@ func (e *Engine) validateNewUser(op string, nu NewUser) (store.User, error) {
 // UserUpdate changes the fields that are not nil, all or nothing: UserUpdate{FullName:
 // new("Ann")}. new("") clears a field; new([]string(nil)) clears the tags. Login and Email may
 // not both end up empty. Changing Password needs OldPassword and ends the user's other sessions;
-// changing Email voids pending reset tokens.
+// changing Email voids pending reset tokens. Password and OldPassword never print, log or
+// marshal to JSON (S37).
 type UserUpdate struct {
 	Login, Email, FullName, Phone, Website, ExternalID, CustomData, AvatarUID *string
 	Tags                                                                      *[]string
-	Password                                                                  *string
-	OldPassword                                                               string
+	Password                                                                  *string `json:"-"`
+	OldPassword                                                               string  `json:"-"`
 }
 
 // String describes u without its passwords.
@@ -188,7 +191,7 @@ func (e *Engine) UpdateUser(ctx context.Context, token string, uu UserUpdate) (U
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound): // the session was ended meanwhile
-		return User{}, errorFor(ErrUnauthorized, op, "")
+		return User{}, e.gone(ctx, op, s.TokenHash)
 	case errors.Is(err, store.ErrStale):
 		return User{}, &Error{Code: CodeConflict, Op: op, Field: "password", Message: "was changed meanwhile; try again"}
 	case errors.Is(err, store.ErrInvalidAvatar):
@@ -377,7 +380,7 @@ func (e *Engine) DeleteUser(ctx context.Context, token string) error {
 	e.revoked(revoked...)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return errorFor(ErrUnauthorized, op, "")
+			return e.gone(ctx, op, s.TokenHash)
 		}
 		return storeErr(op, err)
 	}

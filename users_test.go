@@ -84,7 +84,7 @@ func TestUpdateUserIsAllOrNothing(t *testing.T) {
 		"taken login":          {authcube.UserUpdate{FullName: new("X"), Login: new("TAKEN")}, authcube.ErrConflict, "login"},
 		"bad phone":            {authcube.UserUpdate{FullName: new("X"), Phone: new("abc")}, authcube.ErrInvalid, "phone"},
 		"bad website":          {authcube.UserUpdate{FullName: new("X"), Website: new("ftp://x")}, authcube.ErrInvalid, "website"},
-		"bad tags":             {authcube.UserUpdate{FullName: new("X"), Tags: new([]string{"a,b"})}, authcube.ErrInvalid, "tag_list"},
+		"bad tags":             {authcube.UserUpdate{FullName: new("X"), Tags: new([]string{"a,b"})}, authcube.ErrInvalid, "user_tags"},
 		"bad email":            {authcube.UserUpdate{FullName: new("X"), Email: new("x")}, authcube.ErrInvalid, "email"},
 		"no login or email":    {authcube.UserUpdate{Login: new("")}, authcube.ErrInvalid, "login"},
 		"avatar not a file":    {authcube.UserUpdate{AvatarUID: new("0123456789abcdef")}, authcube.ErrInvalid, "avatar"},

@@ -3,6 +3,7 @@ package rest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -119,10 +120,22 @@ func (h *handler) signUp(w http.ResponseWriter, r *http.Request) {
 		err = signUp(tok)
 	}
 	if err != nil {
-		h.fail(w, r, err)
+		h.fail(w, r, asWritten(err))
 		return
 	}
 	h.writeJSON(w, http.StatusCreated, h.userBody(created, created.ID))
+}
+
+// asWritten names the field at fault as a user write's body does: the tags the engine calls
+// user_tags (as queries and responses do) are tag_list there.
+func asWritten(err error) error {
+	var ce *authcube.Error
+	if errors.As(err, &ce) && ce.Field == string(authcube.FieldTags) {
+		c := *ce
+		c.Field = "tag_list"
+		return &c
+	}
+	return err
 }
 
 // ownUser checks that the id in the path (if any) is the session's own user: PUT and DELETE
@@ -159,7 +172,7 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, id string) 
 	}
 	updated, err := h.e.UpdateUser(ctx, tok, uu)
 	if err != nil {
-		h.fail(w, r, err)
+		h.fail(w, r, asWritten(err))
 		return
 	}
 	h.writeJSON(w, http.StatusOK, h.userBody(updated, updated.ID))

@@ -3,6 +3,7 @@ package rest_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -429,4 +430,21 @@ func TestLegacyUserList(t *testing.T) {
 		assert.Equal(t, http.StatusUnprocessableEntity, r.status, "%s: %s", q, r.body)
 		r.errs(t, field)
 	}
+}
+
+// The engine names the tags user_tags in every error; a user write's body calls them tag_list,
+// and so does the error it gets back.
+func TestTagErrorsNameTheBodyField(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, rest.Config{})
+	r := s.do("POST", "/users.json", s.appToken(), map[string]any{"user": map[string]any{
+		"login": "zed", "password": "supersecurepwd", "tag_list": []string{"ok", strings.Repeat("x", 65)},
+	}})
+	assert.Equal(t, http.StatusUnprocessableEntity, r.status)
+	assert.JSONEq(t, `{"errors":{"tag_list":["tag 2: must be 1 to 64 characters"]}}`, string(r.body))
+
+	tok, id := s.signedIn("ann")
+	r = s.do("PUT", fmt.Sprintf("/users/%d.json", id), tok, map[string]any{"user": map[string]any{"tag_list": []string{strings.Repeat("x", 65)}}})
+	assert.Equal(t, http.StatusUnprocessableEntity, r.status)
+	assert.JSONEq(t, `{"errors":{"tag_list":["tag 1: must be 1 to 64 characters"]}}`, string(r.body))
 }

@@ -23,6 +23,11 @@ var ErrNotFound = errors.New("store: not found")
 // user.
 var ErrInvalidAvatar = errors.New("store: avatar is not a complete file of the user")
 
+// ErrRevoked is returned by Session for a token hash whose session was revoked (see
+// DeleteSession) and whose tombstone the sweeper has not yet deleted: unlike ErrNotFound (never
+// existed, expired), it tells the caller not to renew the session (S33).
+var ErrRevoked = errors.New("store: session revoked")
+
 // ErrStale is returned when a compare-and-swap finds the record changed since it was read (a
 // concurrent password change, say).
 var ErrStale = errors.New("store: changed concurrently")
@@ -108,7 +113,8 @@ type Store interface {
 	// verifiedHash (ErrNotFound otherwise): a sign-in whose password check raced a password
 	// change or reset never yields a session.
 	CreateSession(ctx context.Context, s Session, verifiedHash string) error
-	// Session returns the session with the token hash, or ErrNotFound.
+	// Session returns the session with the token hash; ErrRevoked when it was revoked,
+	// ErrNotFound when it never existed or expired.
 	Session(ctx context.Context, tokenHash [32]byte) (Session, error)
 	// TouchSession records a request at `at`: the session's last request becomes the later of
 	// the stored one and `at` (never earlier), and so does its user's. ErrNotFound when the
@@ -121,7 +127,11 @@ type Store interface {
 	// SignOutSession turns the session back into an application session, its last request at
 	// `at`. ErrNotFound when the session does not exist.
 	SignOutSession(ctx context.Context, tokenHash [32]byte, at time.Time) error
-	// DeleteSession removes the session. ErrNotFound when it does not exist.
+	// DeleteSession revokes the session. ErrNotFound when it does not exist. Every revocation
+	// (DeleteSession, DeleteUserSession, the sessions a password change, a reset or a user's
+	// deletion ends) leaves a tombstone of the token hash in the same transaction, so Session
+	// answers ErrRevoked for it until DeleteExpiredSessions finds its absolute lifetime over.
+	// Expiry (ExpireSession, DeleteExpiredSessions) leaves none.
 	DeleteSession(ctx context.Context, tokenHash [32]byte) error
 	// ExpireSession removes the session only if its stored last request is not after
 	// lastRequest (so a request recorded meanwhile wins). It reports whether a row was removed.
@@ -135,8 +145,9 @@ type Store interface {
 	// token hash; ErrNotFound otherwise.
 	DeleteUserSession(ctx context.Context, userID int64, sessionID string) ([32]byte, error)
 	// DeleteExpiredSessions deletes the sessions whose last request is before idleBefore, and
-	// those started (signed in, or created for application sessions) before startedBefore. It
-	// returns how many it deleted.
+	// those started (signed in, or created for application sessions) before startedBefore, and
+	// the tombstones of revoked sessions started before startedBefore. It returns how many
+	// sessions it deleted.
 	DeleteExpiredSessions(ctx context.Context, idleBefore, startedBefore time.Time) (int, error)
 
 	// SetPasswordHash replaces the user's password hash if it is still old (compare-and-swap):

@@ -1,12 +1,14 @@
 package webhook
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // String describes the configuration without header values or the URL's query, either of which
@@ -21,6 +23,24 @@ func (c Config) GoString() string { return c.String() }
 // LogValue logs the URL without its query and the header names only.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("url", describeURL(c.URL)), slog.String("header", headerNames(c.Header)))
+}
+
+// MarshalJSON encodes c as String describes it: the URL without its query, header names with
+// their values replaced by "REDACTED", and no Client (S37).
+func (c Config) MarshalJSON() ([]byte, error) {
+	header := make(map[string]string, len(c.Header))
+	for name := range c.Header {
+		header[name] = "REDACTED"
+	}
+	return json.Marshal(struct {
+		URL               string
+		AllowInsecureHTTP bool
+		Header            map[string]string
+		Timeout           time.Duration
+		MaxResponseBytes  int64
+		Request           RequestFields
+		Response          ResponseFields
+	}{describeURL(c.URL), c.AllowInsecureHTTP, header, c.Timeout, c.MaxResponseBytes, c.Request, c.Response})
 }
 
 // String describes the provider without header values or the URL's query.

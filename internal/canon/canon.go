@@ -19,7 +19,7 @@ import (
 // the package returns; match it with errors.As.
 type Error struct {
 	// Field is the REST name of the field: "login", "email", "phone",
-	// "website", "full_name", "external_id", "custom_data", "tag_list" or
+	// "website", "full_name", "external_id", "custom_data", "user_tags" or
 	// "password".
 	Field string
 	// Reason is lower case, has no final period, never quotes the input and

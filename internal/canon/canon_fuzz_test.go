@@ -130,7 +130,7 @@ func FuzzTags(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		tags, err := Tags(strings.Split(s, "\n"))
 		if err != nil {
-			checkErr(t, err, "tag_list")
+			checkErr(t, err, "user_tags")
 			return
 		}
 		if len(tags) == 0 || len(tags) > MaxTags {

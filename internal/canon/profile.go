@@ -75,10 +75,11 @@ func Phone(s string) (string, error) {
 // comma-separated string. Duplicates (after normalisation) are dropped,
 // keeping the first. More than [MaxTags] tags in the input are refused before
 // any other work. A nil or empty list returns nil, nil. Failures are an
-// *Error with Field "tag_list" whose reason names the tag by its 1-based
-// position, never by its text.
+// *Error with Field "user_tags" (the one name of the tags in errors, as in
+// queries) whose reason names the tag by its 1-based position, never by its
+// text.
 func Tags(tags []string) ([]string, error) {
-	const field = "tag_list"
+	const field = "user_tags"
 	if len(tags) == 0 {
 		return nil, nil
 	}

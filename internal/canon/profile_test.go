@@ -113,7 +113,7 @@ func TestTags(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Tags(tt.in)
 			if tt.reason != "" {
-				requireReason(t, err, "tag_list", tt.reason)
+				requireReason(t, err, "user_tags", tt.reason)
 				assert.Nil(t, got)
 				return
 			}

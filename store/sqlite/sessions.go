@@ -34,7 +34,27 @@ func (s *Store) Session(ctx context.Context, tokenHash [32]byte) (store.Session,
 			se, err = scanSession(r)
 			return err
 		})
+	if errors.Is(err, sql.ErrNoRows) {
+		var one int
+		terr := s.readRow(ctx, `SELECT 1 FROM revoked_sessions WHERE token_hash = ?`, []any{tokenHash[:]},
+			func(r row) error { return r.Scan(&one) })
+		switch {
+		case terr == nil:
+			return se, store.ErrRevoked
+		case !errors.Is(terr, sql.ErrNoRows):
+			err = terr
+		}
+	}
 	return se, wrap("session", notFound(err))
+}
+
+// tombstone records the sessions matching where (constant text) as revoked (S33), in the
+// transaction that deletes them.
+func tombstone(tx *wtx, where string, args ...any) error {
+	_, err := tx.exec(`INSERT OR REPLACE INTO revoked_sessions (token_hash, started_at)
+		SELECT token_hash, CASE WHEN user_id IS NULL THEN created_at ELSE signed_in_at END
+		FROM sessions WHERE `+where, args...)
+	return err
 }
 
 func scanSession(row interface{ Scan(...any) error }) (store.Session, error) {
@@ -97,6 +117,9 @@ func (s *Store) SignOutSession(ctx context.Context, tokenHash [32]byte, at time.
 // DeleteSession implements [store.Store].
 func (s *Store) DeleteSession(ctx context.Context, tokenHash [32]byte) error {
 	return wrap("delete session", s.w.do(ctx, func(tx *wtx) error {
+		if err := tombstone(tx, `token_hash = ?`, tokenHash[:]); err != nil {
+			return err
+		}
 		return affected(tx.exec(`DELETE FROM sessions WHERE token_hash = ?`, tokenHash[:]))
 	}))
 }
@@ -171,6 +194,9 @@ func (s *Store) UserSessions(ctx context.Context, userID int64) ([]store.Session
 func (s *Store) DeleteUserSession(ctx context.Context, userID int64, sessionID string) ([32]byte, error) {
 	var hash [32]byte
 	err := s.w.do(ctx, func(tx *wtx) error {
+		if err := tombstone(tx, `id = ? AND user_id = ?`, sessionID, userID); err != nil {
+			return err
+		}
 		var b []byte
 		err := tx.queryRow(`DELETE FROM sessions WHERE id = ? AND user_id = ? RETURNING token_hash`, sessionID, userID).Scan(&b)
 		copy(hash[:], b)
@@ -189,7 +215,10 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, idleBefore, startedBe
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		_, err = tx.exec(`DELETE FROM revoked_sessions WHERE started_at < ?`, ms(startedBefore))
 		return err
 	})
 	return int(n), wrap("delete expired sessions", err)

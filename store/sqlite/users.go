@@ -265,8 +265,12 @@ func (s *Store) DeleteUser(ctx context.Context, sessionHash [32]byte, userID int
 	return revoked, wrap("delete user", err)
 }
 
-// deleteSessions deletes the sessions matching where (constant text) and returns their hashes.
+// deleteSessions revokes the sessions matching where (constant text): it leaves their
+// tombstones, deletes them and returns their hashes.
 func deleteSessions(tx *wtx, where string, args ...any) ([][32]byte, error) {
+	if err := tombstone(tx, where, args...); err != nil {
+		return nil, err
+	}
 	var hashes [][32]byte
 	err := tx.query(`DELETE FROM sessions WHERE `+where+` RETURNING token_hash`, args, func(r row) error {
 		var h [32]byte

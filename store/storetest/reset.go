@@ -233,8 +233,8 @@ func testConsumeResetToken(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	assert.Equal(t, u.ID, id)
 	assert.ElementsMatch(t, [][32]byte{current.TokenHash, second.TokenHash}, revoked, "every session of the user")
-	requireNoSession(t, s, current.TokenHash)
-	requireNoSession(t, s, second.TokenHash)
+	requireRevoked(t, s, current.TokenHash)
+	requireRevoked(t, s, second.TokenHash)
 	requireSession(t, s, others)
 	requireSession(t, s, app)
 

@@ -83,11 +83,21 @@ func requireSession(t *testing.T, s store.Store, want store.Session) {
 	require.Equal(t, normSession(want), normSession(got))
 }
 
-// requireNoSession requires that no session has the token hash.
+// requireNoSession requires that no session has the token hash, and no tombstone either: it
+// never existed or it expired.
 func requireNoSession(t *testing.T, s store.Store, h [32]byte) {
 	t.Helper()
 	_, err := s.Session(context.Background(), h)
 	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// requireRevoked requires that the session of the token hash was revoked: Session answers
+// ErrRevoked, not ErrNotFound (S33).
+func requireRevoked(t *testing.T, s store.Store, h [32]byte) {
+	t.Helper()
+	_, err := s.Session(context.Background(), h)
+	require.ErrorIs(t, err, store.ErrRevoked)
+	require.NotErrorIs(t, err, store.ErrNotFound)
 }
 
 // createUser creates u and returns it with its new id.
@@ -203,6 +213,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		})
 	})
 	runUsers(t, sub)
+	runRevoked(t, sub)
 	runQuery(t, sub)
 	runFiles(t, sub)
 	runReset(t, sub)
@@ -382,8 +393,9 @@ func testDeleteSession(t *testing.T, s store.Store) {
 	require.NoError(t, s.CreateSession(ctx, kept, ""))
 
 	require.NoError(t, s.DeleteSession(ctx, gone.TokenHash))
-	requireNoSession(t, s, gone.TokenHash)
+	requireRevoked(t, s, gone.TokenHash)
 	require.ErrorIs(t, s.DeleteSession(ctx, gone.TokenHash), store.ErrNotFound, "deleting again")
+	requireRevoked(t, s, gone.TokenHash)
 	requireSession(t, s, kept)
 }
 

@@ -412,7 +412,7 @@ func testUpdatePasswordRevokes(t *testing.T, s store.Store) {
 	var want [][32]byte
 	for _, se := range mine {
 		want = append(want, se.TokenHash)
-		requireNoSession(t, s, se.TokenHash)
+		requireRevoked(t, s, se.TokenHash)
 	}
 	assert.ElementsMatch(t, want, revoked, "exactly the user's other sessions are reported")
 	for _, se := range kept {
@@ -456,7 +456,7 @@ func testUpdateFirstPassword(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	assert.Equal(t, "$argon2id$first", got.PasswordHash)
 	assert.Equal(t, [][32]byte{second.TokenHash}, revoked)
-	requireNoSession(t, s, second.TokenHash)
+	requireRevoked(t, s, second.TokenHash)
 	requireSession(t, s, current)
 }
 
@@ -552,8 +552,8 @@ func testDeleteUser(t *testing.T, s store.Store) {
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	_, err = s.UserByEmail(ctx, u.EmailCanon)
 	assert.ErrorIs(t, err, store.ErrNotFound)
-	requireNoSession(t, s, current.TokenHash)
-	requireNoSession(t, s, second.TokenHash)
+	requireRevoked(t, s, current.TokenHash)
+	requireRevoked(t, s, second.TokenHash)
 	for _, se := range kept {
 		requireSession(t, s, se)
 	}
