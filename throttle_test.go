@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"path/filepath"
@@ -345,4 +345,3 @@ func TestDeviceTokenIsRedacted(t *testing.T) {
 	}
 	assert.Contains(t, c.String(), "203.0.113.9")
 }
-
