@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -344,4 +345,29 @@ func TestDeviceTokenIsRedacted(t *testing.T) {
 		assert.NotContains(t, out, secret)
 	}
 	assert.Contains(t, c.String(), "203.0.113.9")
+}
+
+// S36: the key that signs device tokens is kept in Dir/device.key (mode 0600), the same after a
+// restart, and goes into backups.
+func TestDeviceKeyIsDurable(t *testing.T) {
+	t.Parallel()
+	env := authtest.New(t)
+	path := filepath.Join(env.Dir, "device.key")
+	key, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Len(t, key, 32)
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	if runtime.GOOS != "windows" {
+		assert.Equal(t, fs.FileMode(0o600), info.Mode().Perm())
+	}
+	env.Restart(t)
+	again, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, key, again, "a restart keeps the key")
+	dst := filepath.Join(t.TempDir(), "backup")
+	require.NoError(t, env.Engine.Backup(ctx, dst))
+	copied, err := os.ReadFile(filepath.Join(dst, "device.key"))
+	require.NoError(t, err)
+	assert.Equal(t, key, copied, "a backup carries the key")
 }
