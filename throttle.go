@@ -11,8 +11,10 @@ import (
 	"unicode/utf8"
 )
 
-// ThrottleParams set the back-off after failed sign-ins (S9). Failures are counted per
-// canonical login or email, so unknown accounts are throttled too; a success resets the count.
+// ThrottleParams set the back-off after failed sign-ins (S9). Config.Throttle counts failures
+// per canonical login or email, so unknown accounts are throttled too, and per device token
+// (S36); a success resets the count. Config.ClientThrottle counts them per client address
+// across all accounts, and a success does not reset it.
 type ThrottleParams struct {
 	Free int           // failed attempts allowed before back-off starts; 0 means 5
 	Base time.Duration // first delay, doubling with each further failure; 0 means 1s
