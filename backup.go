@@ -15,8 +15,8 @@ type backupStore interface {
 }
 
 // Backup writes a consistent copy of the live engine into the directory path, which must not
-// exist: the database (with the session activity buffered in memory written first) and the
-// files. The copy opens as an engine. It is built in a temporary directory beside path and
+// exist: the database (with the session activity buffered in memory written first), the files
+// and the key of device tokens. The copy opens as an engine. It is built in a temporary directory beside path and
 // renamed into place, so path never holds half a backup. File bytes are hard-linked where the
 // filesystem allows (they never change) while file deletion is paused, so every file the copied
 // database names is in the copy. Calls go on meanwhile; writes that commit after the copy's
@@ -53,6 +53,9 @@ func (e *Engine) Backup(ctx context.Context, path string) error {
 		err = e.blobs.Link(ctx, filepath.Join(tmp, "blobs"))
 	}
 	e.blobDeletes.Unlock()
+	if err == nil && e.cfg.Dir != "" {
+		err = writeSynced(filepath.Join(tmp, deviceKeyFile), e.deviceKey) // device tokens stay valid (S36)
+	}
 	if err != nil {
 		return internal(op, fmt.Errorf("backup: %w", err))
 	}
@@ -66,6 +69,22 @@ func (e *Engine) Backup(ctx context.Context, path string) error {
 		return internal(op, err)
 	}
 	return nil
+}
+
+// writeSynced writes a new file (mode 0600) and syncs it.
+func writeSynced(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // syncDir makes a rename in dir durable (not possible, nor needed, on Windows).

@@ -44,8 +44,9 @@ const (
 // Config configures an [Engine]. It is passed by value to [Open] and copied; nothing in it may
 // change afterwards. Every zero field takes the default its comment names.
 type Config struct {
-	// Dir holds the engine's state: Dir/authcube.db (SQLite, WAL) and Dir/LOCK. It is created
-	// (mode 0700) when missing. Required unless Store is given.
+	// Dir holds the engine's state: Dir/authcube.db (SQLite, WAL), Dir/LOCK and Dir/device.key
+	// (the key that signs device tokens, S36). It is created (mode 0700) when missing. Required
+	// unless Store is given.
 	Dir string
 	// AppID is reported in sessions; 0 means 1.
 	AppID int64
@@ -68,7 +69,14 @@ type Config struct {
 	// runtime.GOMAXPROCS(0). Each takes Hashing.MemoryKiB of memory while it runs.
 	HashConcurrency int
 	// Throttle sets the back-off after failed sign-ins (S9); the zero value means DefaultThrottle.
+	// It applies per account (canonical login or email) and, separately, per device token (S36).
 	Throttle ThrottleParams
+	// ClientThrottle sets the back-off after failed sign-ins from one client address
+	// (Credentials.ClientAddr) across all accounts, so spraying one password over many logins is
+	// slowed (S36); the zero value means DefaultClientThrottle (20 free failures). A success
+	// does not reset it: the count is forgotten an hour after the last failure or delay. Sign-ins
+	// with a valid device token do not count against it.
+	ClientThrottle ThrottleParams
 	// ResetTTL is the lifetime of a password-reset token; 0 means 1h.
 	ResetTTL time.Duration
 	// ResetURL is the link a reset mail carries, with "{token}" where the token goes
@@ -114,6 +122,8 @@ type Engine struct {
 	blobs    blob.Store
 	cache    *sessionCache // nil with a custom Store
 	throttle *throttle
+
+	deviceKey []byte // signs device tokens (S36): Dir/device.key
 
 	idleMS, maxAgeMS int64 // SessionIdleTTL and SessionMaxAge in ms
 
@@ -197,6 +207,12 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		e.cfg.Mailer = ob
 		e.log.Info("authcube: mail goes to the outbox directory, one .eml file per message", "dir", dir)
 	}
+	key, err := e.loadDeviceKey()
+	if err != nil {
+		e.closeStore()
+		return nil, internal(op, err)
+	}
+	e.deviceKey = key
 	go e.mailWorker()
 	e.throttle = newThrottle(e)
 	e.background.Add(1)
@@ -226,6 +242,8 @@ func (c *Config) setDefaults() error {
 		return invalid(op, "SessionCacheSize", "must not be negative")
 	case c.Throttle.Free < 0 || c.Throttle.Base < 0 || c.Throttle.Max < 0:
 		return invalid(op, "Throttle", "must not be negative")
+	case c.ClientThrottle.Free < 0 || c.ClientThrottle.Base < 0 || c.ClientThrottle.Max < 0:
+		return invalid(op, "ClientThrottle", "must not be negative")
 	}
 	if c.MaxFileSize == 0 {
 		c.MaxFileSize = DefaultMaxFileSize
@@ -250,6 +268,15 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Throttle.Max == 0 {
 		c.Throttle.Max = DefaultThrottle.Max
+	}
+	if c.ClientThrottle.Free == 0 {
+		c.ClientThrottle.Free = DefaultClientThrottle.Free
+	}
+	if c.ClientThrottle.Base == 0 {
+		c.ClientThrottle.Base = DefaultClientThrottle.Base
+	}
+	if c.ClientThrottle.Max == 0 {
+		c.ClientThrottle.Max = DefaultClientThrottle.Max
 	}
 	if c.AppID == 0 {
 		c.AppID = DefaultAppID

@@ -14,7 +14,7 @@ type Event struct {
 	Kind      EventKind
 	SessionID string
 	UserID    int64
-	Login     string // the login or email tried, on SignInFailed and SignInThrottled
+	Login     string // the login or email tried, on SignInFailed and SignInThrottled; at most 256 bytes of it (S30)
 	Provider  string // "password", "firebase_phone", a custom provider name, ...
 	At        time.Time
 	Err       error // on failures

@@ -30,3 +30,9 @@ func CachedSessions(e *Engine) int { return e.cache.len() }
 
 // StoreOf returns e's store, for benchmarks that compare a call with the query it makes.
 func StoreOf(e *Engine) store.Store { return e.store }
+
+// SetThrottleTableSize lowers the cap of e's in-memory throttle table; call it before using e.
+func SetThrottleTableSize(e *Engine, n int) { e.throttle.cap = n }
+
+// ThrottleKeys returns how many keys e's throttle holds in memory.
+func ThrottleKeys(e *Engine) int { return e.throttle.size() }

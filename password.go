@@ -153,20 +153,40 @@ func decodePHC(s string) (p HashParams, salt, key []byte, err error) {
 }
 
 // checkNewPassword applies the local password rules (S1-S3) and returns the NFC form to hash.
-// login and email are the user's own, which the password may not equal.
+// login and email are the user's own, which the password may not equal under the canonical
+// comparison (S35): width and case folded and NFKC, so neither "MARVIN18" nor the fullwidth
+// form of the email passes.
 func (e *Engine) checkNewPassword(op, field, password, login, email string) (string, error) {
 	p, err := canon.Password(password, e.cfg.PasswordMinLen)
 	if err != nil {
 		return "", invalidFrom(op, err)
 	}
-	lower := strings.ToLower(p)
 	switch {
 	case commonpw.IsCommon(p):
 		return "", invalid(op, field, "is too common")
-	case lower == strings.ToLower(login) || lower == strings.ToLower(email):
+	case sameIdentity(p, login) || sameIdentity(p, email):
 		return "", invalid(op, field, "must not be the login or email")
 	}
 	return p, nil
+}
+
+// sameIdentity reports whether the password p equals the login or email id once both are
+// folded (S35). An email is also compared in its canonical form, whose domain is ASCII
+// (punycode).
+func sameIdentity(p, id string) bool {
+	if id == "" {
+		return false
+	}
+	fp := canon.Fold(p)
+	if fp == canon.Fold(id) {
+		return true
+	}
+	if strings.Contains(id, "@") {
+		if _, key, err := canon.Email(id); err == nil && fp == key {
+			return true
+		}
+	}
+	return false
 }
 
 // rehash upgrades a hash made with weaker parameters than the configured ones, after a

@@ -2,7 +2,6 @@ package authcube
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -71,11 +70,11 @@ func (e *Engine) ResetPassword(ctx context.Context, token, email string) error {
 	}
 	// Every request counts against the address: a flood of reset mail is refused, for unknown
 	// addresses as well (so the refusal tells nothing).
-	tkey := "reset:" + key
-	if err := e.throttle.reserve(ctx, op, tkey, email, "password"); err != nil {
+	tkey := e.accountKey("reset", key)
+	if err := e.throttle.reserve(ctx, op, email, "password", tkey); err != nil {
 		return err
 	}
-	e.throttle.finish(context.WithoutCancel(ctx), tkey, false)
+	e.throttle.finish(context.WithoutCancel(ctx), false, tkey)
 	if err := e.queueMail(ctx, mailJob{emailCanon: key}); err != nil {
 		return storeErr(op, err)
 	}
@@ -102,12 +101,12 @@ func (e *Engine) ConfirmPasswordReset(ctx context.Context, resetToken, newPasswo
 	}
 	// Reset tokens carry 256 random bits, so guessing is hopeless; repeated attempts with one
 	// token still go through the throttle, like every way in.
-	key := "reset-token:" + hex.EncodeToString(hash[:16])
-	if err := e.throttle.reserve(ctx, op, key, "", "password"); err != nil {
+	key := e.accountKey("reset-token", string(hash[:16]))
+	if err := e.throttle.reserve(ctx, op, "", "password", key); err != nil {
 		return err
 	}
 	success := false
-	defer func() { e.throttle.finish(context.WithoutCancel(ctx), key, success) }()
+	defer func() { e.throttle.finish(context.WithoutCancel(ctx), success, key) }()
 
 	now := e.now()
 	rt, err := e.store.ResetToken(ctx, hash, now)

@@ -28,6 +28,10 @@ type Session struct {
 	SignedInAt time.Time // zero for an application session
 	UpdatedAt  time.Time // the last request
 	ExpiresAt  time.Time // the session is dead when now >= ExpiresAt
+	// DeviceToken is the device token of a user session, for Credentials.DeviceToken of later
+	// sign-ins from the same device (S36); empty for application sessions and in Sessions(). It
+	// is a secret, like Token, but not a credential: it never signs anyone in.
+	DeviceToken string `json:"-"`
 }
 
 // IsUser reports whether s acts for a user (is signed in).
@@ -47,28 +51,43 @@ func (s Session) LogValue() slog.Value {
 }
 
 // Credentials say who signs in: Login or Email (not both) with Password, or Provider with Token.
-// A Provider is looked up in Config.Providers. Password and Token never print, log or marshal
-// to JSON (S37): encoding/json leaves them out, so Credentials cannot carry them through JSON
-// either way.
+// A Provider is looked up in Config.Providers. Password, Token and DeviceToken never print, log
+// or marshal to JSON (S37): encoding/json leaves them out, so Credentials cannot carry them through
+// JSON either way.
+//
+// ClientAddr is the client's IP address ("203.0.113.7", "2001:db8::1"; an address with a port,
+// as http.Request.RemoteAddr has it, is accepted and the port dropped); "" means unknown, as for
+// in-process calls. Failed sign-ins are also counted per client address across all accounts
+// (Config.ClientThrottle; IPv6 per /64), so spraying one password over many logins is slowed
+// (S36). Anything else than an address is ErrInvalid with Field "client_addr".
+//
+// DeviceToken is the Session.DeviceToken of an earlier sign-in on this device, or "". When it
+// is valid for the account signing in, the attempt has the device's own failure budget instead
+// of the account's and the client address's, so an attacker's failures do not lock the owner's
+// device out, and failures with it count against that device only (S36). A malformed, forged or
+// other user's device token is ignored. Password sign-ins by login or email use it.
 type Credentials struct {
 	Login, Email string
 	Password     string `json:"-"`
 	Provider     string
 	Token        string `json:"-"`
+	ClientAddr   string
+	DeviceToken  string `json:"-"`
 }
 
-// String describes c without its password or token.
+// String describes c without its password, token or device token.
 func (c Credentials) String() string {
-	return fmt.Sprintf("Credentials{Login: %q, Email: %q, Provider: %q, Password: %s, Token: %s}",
-		c.Login, c.Email, c.Provider, redacted(c.Password), redacted(c.Token))
+	return fmt.Sprintf("Credentials{Login: %q, Email: %q, Provider: %q, ClientAddr: %q, Password: %s, Token: %s, DeviceToken: %s}",
+		c.Login, c.Email, c.Provider, c.ClientAddr, redacted(c.Password), redacted(c.Token), redacted(c.DeviceToken))
 }
 
 // GoString is String: secrets never print, not even with %#v.
 func (c Credentials) GoString() string { return c.String() }
 
-// LogValue logs c without its password or token.
+// LogValue logs c without its password, token or device token.
 func (c Credentials) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("login", c.Login), slog.String("email", c.Email), slog.String("provider", c.Provider))
+	return slog.GroupValue(slog.String("login", logLogin(c.Login)), slog.String("email", logLogin(c.Email)),
+		slog.String("provider", logLogin(c.Provider)), slog.String("client_addr", logLogin(c.ClientAddr)))
 }
 
 func redacted(s string) string {
@@ -133,10 +152,14 @@ func (e *Engine) expiresAtMS(userID, created, signedIn, lastReq int64) int64 {
 }
 
 func (e *Engine) publicSession(s store.Session, token string) Session {
-	return Session{
+	ps := Session{
 		ID: s.ID, Token: token, AppID: s.AppID, UserID: s.UserID,
 		CreatedAt: s.CreatedAt, SignedInAt: s.SignedInAt, UpdatedAt: s.LastRequestAt, ExpiresAt: e.expiresAt(s),
 	}
+	if token != "" && s.UserID != 0 { // only the holder of the session's token gets it (S36)
+		ps.DeviceToken = e.deviceToken(s.UserID, s.ID)
+	}
+	return ps
 }
 
 // live finds the live session of token and counts a request: its expiry slides. A malformed,

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"unicode/utf8"
 
@@ -26,44 +27,78 @@ const (
 	maxProviderSecret = 8 << 10
 )
 
+// Bounds on a sign-in's login and email, checked before anything else is done with them (S30):
+// no account has a longer one, so refusing costs nothing and tells nothing.
+const (
+	maxLoginInput = 1024 // bytes: 64 code points, with room for marks that compose away
+	maxEmailInput = 254  // bytes (RFC 5321)
+)
+
 // checkCredentials finds the user the credentials name: a local password, a provider token
 // (Config.Providers), or a login the custom identity provider (Config.Identity) accepts. Every
-// failure is the one ErrInvalidCredentials (S8), after the throttle (S9) admitted the attempt.
-// It returns the user and the provider name for events.
+// failure is the one ErrInvalidCredentials (S8), after the throttle (S9, S36) admitted the
+// attempt. It returns the user and the provider name for events.
 func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials) (store.User, string, error) {
+	addr, err := parseClientAddr(op, c.ClientAddr)
+	if err != nil {
+		return store.User{}, "", err
+	}
 	switch {
 	case c.Provider != "" || c.Token != "":
-		return e.checkToken(ctx, op, c)
+		return e.checkToken(ctx, op, c, addr)
 	case c.Login != "" && c.Email != "":
 		return store.User{}, "", invalid(op, "login", "give a login or an email, not both")
 	case c.Login == "" && c.Email == "":
 		return store.User{}, "", invalid(op, "login", "is required")
+	case len(c.Login) > maxLoginInput:
+		return store.User{}, "", invalid(op, "login", "must be 3 to 64 characters")
+	case len(c.Email) > maxEmailInput:
+		return store.User{}, "", invalid(op, "email", "must be at most 254 characters")
 	case c.Password == "":
 		return store.User{}, "", invalid(op, "password", "is required")
 	}
 	// The canonical key: throttling and the look-up use it, for unknown accounts too.
-	var key, lookup string
+	var kind, lookup string
 	var find func(context.Context, string) (store.User, error)
 	if c.Login != "" {
-		lookup, find = canon.Fold(c.Login), e.store.UserByLogin
+		kind, lookup, find = "login", canon.Fold(c.Login), e.store.UserByLogin
 		if _, k, err := canon.Login(c.Login); err == nil {
 			lookup = k
 		}
-		key = "login:" + lookup
 	} else {
-		lookup, find = canon.Fold(c.Email), e.store.UserByEmail
+		kind, lookup, find = "email", canon.Fold(c.Email), e.store.UserByEmail
 		if _, k, err := canon.Email(c.Email); err == nil {
 			lookup = k
 		}
-		key = "email:" + lookup
 	}
-	a, err := e.attempt(ctx, op, key, c.Login+c.Email, providerPassword)
-	if err != nil {
-		return store.User{}, "", err
+	// The attempt counts against the account and the client address; with a valid device
+	// token of the account's user, against that device only (S36). Telling which needs the
+	// user, so a device token's attempt looks it up first.
+	keys := []throttleKey{e.accountKey(kind, lookup)}
+	if ck, ok := e.clientKey(addr); ok {
+		keys = append(keys, ck)
+	}
+	var u store.User
+	looked := false
+	if deviceUser, dk, ok := e.parseDeviceToken(c.DeviceToken); ok {
+		u, err = find(ctx, lookup)
+		looked = true
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return store.User{}, "", storeErr(op, err) // fail closed (S29)
+		}
+		if err == nil && u.ID == deviceUser {
+			keys = []throttleKey{dk}
+		}
+	}
+	a, aerr := e.attempt(ctx, op, c.Login+c.Email, providerPassword, keys...)
+	if aerr != nil {
+		return store.User{}, "", aerr
 	}
 	defer a.finish()
 
-	u, err := find(ctx, lookup)
+	if !looked {
+		u, err = find(ctx, lookup)
+	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return a.fail(err) // fail closed (S29)
 	}
@@ -84,6 +119,10 @@ func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials)
 	// No stored password can be longer than the rules allow: refuse without hashing (S1).
 	password, perr := canon.Password(c.Password, 1)
 	if perr != nil {
+		if e.cfg.Identity != nil && c.Login != "" && externalPasswordOK(c.Password) {
+			// The provider's path verifies once for such a password: so does this one (S8).
+			_, _, _ = e.hasher.verify(ctx, "", c.Password)
+		}
 		return a.fail(nil)
 	}
 	valid, weak, err := e.hasher.verify(ctx, u.PasswordHash, password) // "" runs the dummy verify
@@ -103,19 +142,22 @@ func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials)
 
 // signInAttempt is one attempt admitted by the throttle.
 type signInAttempt struct {
-	e            *Engine
-	ctx          context.Context
-	op, key, who string
-	provider     string
-	ok           bool
+	e        *Engine
+	ctx      context.Context
+	op, who  string
+	keys     []throttleKey
+	provider string
+	ok       bool
 }
 
-// attempt asks the throttle to admit an attempt on key (S9).
-func (e *Engine) attempt(ctx context.Context, op, key, who, provider string) (*signInAttempt, error) {
-	if err := e.throttle.reserve(ctx, op, key, who, provider); err != nil {
+// attempt asks the throttle to admit an attempt counted against keys (S9, S36). who is the
+// login or email tried, for events; it is cut to a bounded prefix (S30).
+func (e *Engine) attempt(ctx context.Context, op, who, provider string, keys ...throttleKey) (*signInAttempt, error) {
+	who = logLogin(who)
+	if err := e.throttle.reserve(ctx, op, who, provider, keys...); err != nil {
 		return nil, err
 	}
-	return &signInAttempt{e: e, ctx: ctx, op: op, key: key, who: who, provider: provider}, nil
+	return &signInAttempt{e: e, ctx: ctx, op: op, keys: keys, who: who, provider: provider}, nil
 }
 
 // fail ends the attempt with the one sign-in error, emitting SignInFailed; a cause (a store or
@@ -134,11 +176,13 @@ func (a *signInAttempt) succeed(u store.User) (store.User, string, error) {
 	return u, a.provider, nil
 }
 
-func (a *signInAttempt) finish() { a.e.throttle.finish(context.WithoutCancel(a.ctx), a.key, a.ok) }
+func (a *signInAttempt) finish() {
+	a.e.throttle.finish(context.WithoutCancel(a.ctx), a.ok, a.keys...)
+}
 
 // checkToken signs in with a provider token: the verifier of Config.Providers checks it, and
 // the local user of (provider, subject) is found or created (S22).
-func (e *Engine) checkToken(ctx context.Context, op string, c Credentials) (store.User, string, error) {
+func (e *Engine) checkToken(ctx context.Context, op string, c Credentials, addr netip.Addr) (store.User, string, error) {
 	verifier, ok := e.cfg.Providers[c.Provider]
 	switch {
 	case c.Provider == "":
@@ -150,7 +194,11 @@ func (e *Engine) checkToken(ctx context.Context, op string, c Credentials) (stor
 	case c.Login != "" || c.Email != "" || c.Password != "":
 		return store.User{}, "", invalid(op, "provider", "give a provider token or a login and password, not both")
 	}
-	a, err := e.attempt(ctx, op, "token:"+c.Provider+":"+tokenSubjectHint(c.Token), "", c.Provider)
+	keys := []throttleKey{{key: digestKey("token", c.Provider+"\x00"+tokenSubjectHint(c.Token)), p: e.cfg.Throttle}}
+	if ck, ok := e.clientKey(addr); ok {
+		keys = append(keys, ck)
+	}
+	a, err := e.attempt(ctx, op, "", c.Provider, keys...)
 	if err != nil {
 		return store.User{}, "", err
 	}
@@ -194,22 +242,32 @@ func (e *Engine) checkToken(ctx context.Context, op string, c Credentials) (stor
 	return a.succeed(u)
 }
 
+// externalPasswordOK reports whether a password may be passed to the custom identity provider:
+// valid UTF-8 of at most maxProviderSecret bytes.
+func externalPasswordOK(p string) bool { return len(p) <= maxProviderSecret && utf8.ValidString(p) }
+
 // checkExternalPassword asks the custom identity provider about a login and password, and finds
 // or creates the local user of its subject, refreshing the name it gives. Passwords here skip the
-// local password rules (they may be tokens of the external system) but are capped.
+// local password rules (they may be tokens of the external system) but are capped. Every
+// failure past the cap costs one (dummy) verify, as a local account's does, so the time of a
+// failure does not tell local accounts from the provider's or from unknown logins (S8).
 func (e *Engine) checkExternalPassword(ctx context.Context, a *signInAttempt, c Credentials) (store.User, string, error) {
-	if len(c.Password) > maxProviderSecret || !utf8.ValidString(c.Password) {
+	if !externalPasswordOK(c.Password) {
 		return a.fail(nil)
+	}
+	fail := func(cause error) (store.User, string, error) {
+		_, _, _ = e.hasher.verify(ctx, "", c.Password)
+		return a.fail(cause)
 	}
 	p, err := e.cfg.Identity.VerifyPassword(ctx, c.Login, c.Password)
 	if err != nil {
 		if errors.Is(err, identity.ErrRejected) {
 			err = nil
 		}
-		return a.fail(scrubSecret(err, c.Password)) // a provider may quote what it refused (S28)
+		return fail(scrubSecret(err, c.Password)) // a provider may quote what it refused (S28)
 	}
 	if p.Subject == "" {
-		return a.fail(errors.New("authcube: identity provider returned no subject"))
+		return fail(errors.New("authcube: identity provider returned no subject"))
 	}
 	nu := store.User{}
 	login := p.Login
@@ -227,11 +285,11 @@ func (e *Engine) checkExternalPassword(ctx context.Context, a *signInAttempt, c 
 	}
 	u, err := e.identityUser(ctx, providerCustom, p.Subject, nu)
 	if err != nil {
-		return a.fail(err)
+		return fail(err)
 	}
 	if nu.FullName != "" && nu.FullName != u.FullName {
 		if err := e.store.RefreshUserName(ctx, u.ID, nu.FullName, e.now()); err != nil {
-			return a.fail(err) // fail closed (S29)
+			return fail(err) // fail closed (S29)
 		}
 		u.FullName = nu.FullName
 	}

@@ -334,15 +334,15 @@ func (e *Engine) changePassword(ctx context.Context, op string, c *store.UserCha
 		return e.setNewHash(ctx, op, c, password, cur)
 	}
 	// A wrong old password counts as a failed sign-in (S7), on the same throttle key.
-	key, who := "login:"+cur.LoginCanon, cur.Login
+	key, who := e.accountKey("login", cur.LoginCanon), cur.Login
 	if cur.LoginCanon == "" {
-		key, who = "email:"+cur.EmailCanon, cur.Email
+		key, who = e.accountKey("email", cur.EmailCanon), cur.Email
 	}
-	if err := e.throttle.reserve(ctx, op, key, who, providerPassword); err != nil {
+	if err := e.throttle.reserve(ctx, op, who, providerPassword, key); err != nil {
 		return err
 	}
 	ok := false
-	defer func() { e.throttle.finish(context.WithoutCancel(ctx), key, ok) }()
+	defer func() { e.throttle.finish(context.WithoutCancel(ctx), ok, key) }()
 	if old, perr := canon.Password(uu.OldPassword, 1); perr == nil {
 		if ok, _, err = e.hasher.verify(ctx, cur.PasswordHash, old); err != nil {
 			ok = false

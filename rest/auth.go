@@ -95,6 +95,7 @@ func (h *handler) createSession(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	creds.ClientAddr = h.clientAddr(r)
 	var s authcube.Session
 	if signIn {
 		s, err = h.e.CreateUserSession(r.Context(), creds)
@@ -213,6 +214,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	creds.ClientAddr = h.clientAddr(r)
 	u, err := h.e.SignIn(r.Context(), token(r), creds)
 	if err != nil {
 		h.fail(w, r, err)

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -54,6 +55,12 @@ type Config struct {
 	// slash), used for the upload and download URLs in blob responses; "" means derived from
 	// each request's Host.
 	BaseURL string
+	// TrustedProxies lists the reverse proxies (a single address is a /32 or /128 prefix) whose
+	// X-Forwarded-For or Forwarded headers name the client; nil means none: the client is the
+	// peer of the connection and forwarded headers are ignored, since anyone can send them.
+	// Sign-ins are throttled per client address (S36), so list the proxy in front of the
+	// server here, or every client counts as the proxy.
+	TrustedProxies []netip.Prefix
 	// Logger receives the handler's log records (never with passwords or tokens); nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -94,6 +101,14 @@ func New(e *authcube.Engine, cfg Config) (http.Handler, error) {
 		cfg.Logger = slog.Default()
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	proxies := make([]netip.Prefix, len(cfg.TrustedProxies))
+	for i, p := range cfg.TrustedProxies {
+		if !p.IsValid() {
+			return nil, errors.New("rest: new: TrustedProxies holds an invalid prefix")
+		}
+		proxies[i] = p.Masked()
+	}
+	cfg.TrustedProxies = proxies
 	h := &handler{e: e, cfg: cfg, log: cfg.Logger, uploads: newUploadTable(), now: time.Now, signKey: make([]byte, 32)}
 	if _, err := rand.Read(h.signKey); err != nil {
 		return nil, fmt.Errorf("rest: new: %w", err)

@@ -155,7 +155,8 @@ type Store interface {
 	SetPasswordHash(ctx context.Context, userID int64, old, new string) error
 
 	// Throttle returns the stored failure count for key and the time before which attempts are
-	// refused; a key never stored gives 0 and the zero time.
+	// refused; a key never stored gives 0 and the zero time. Keys are 64 hex digits (a SHA-256
+	// digest of what is throttled), whatever the size of the input (S30).
 	Throttle(ctx context.Context, key string) (failures int, until time.Time, err error)
 	// SetThrottle stores the state of key; failures 0 deletes it.
 	SetThrottle(ctx context.Context, key string, failures int, until time.Time) error

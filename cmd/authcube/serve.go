@@ -27,6 +27,7 @@ type serveOptions struct {
 	fullUserData, public                  bool
 	idleTTL                               time.Duration
 	firebaseProject, firebaseKeys         string
+	trustedProxies                        string
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
@@ -43,6 +44,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.StringVar(&o.origins, "allow-origin", "", "comma-separated origins browsers may call from (CORS); empty: any")
 	fs.StringVar(&o.firebaseProject, "firebase-project", "", "enable firebase_phone and firebase_email sessions for this Firebase project id")
 	fs.StringVar(&o.firebaseKeys, "firebase-keys", firebase.GoogleKeysURL, "Firebase public keys: a file (x509 JSON or JWKS) or an http(s) URL")
+	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For and Forwarded headers name the client; empty: none, the headers are ignored")
 	fs.BoolVar(&o.public, "public", false, "allow a non-loopback --addr: anyone who can reach it and knows the auth key can create sessions")
 	return fs, o
 }
@@ -109,6 +111,10 @@ func startServer(ctx context.Context, o serveOptions, stdout, stderr io.Writer) 
 	if err := checkAddr(o, stderr); err != nil {
 		return nil, err
 	}
+	proxies, err := parseProxies(o.trustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg := authcube.Config{Dir: o.dir, AppID: o.appID, SessionIdleTTL: o.idleTTL, ResetURL: o.resetURL, Logger: logger}
 	if o.firebaseProject != "" {
@@ -133,7 +139,8 @@ func startServer(ctx context.Context, o serveOptions, stdout, stderr io.Writer) 
 			}
 		}
 	}
-	h, err := rest.New(e, rest.Config{AppID: o.appID, AuthKey: o.authKey, FullUserData: o.fullUserData, AllowedOrigins: origins, Logger: logger})
+	h, err := rest.New(e, rest.Config{AppID: o.appID, AuthKey: o.authKey, FullUserData: o.fullUserData, AllowedOrigins: origins, Logger: logger,
+		TrustedProxies: proxies})
 	if err != nil {
 		e.Close()
 		return nil, err

@@ -1,0 +1,142 @@
+package authcube
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Device tokens (S36, OWASP's "device cookies"): a user session carries one, and a sign-in that
+// presents it for the same user later has its own failure budget, so an attacker guessing the
+// password of an account does not lock its owner out of a device that signed in before. A
+// device token is not a credential: it signs nothing in, it only chooses the throttle budget.
+//
+// A token is base64url (unpadded) of user id (8 bytes, big-endian) || nonce (16 bytes) ||
+// HMAC-SHA-256(key, "authcube device token" || user id || nonce), 75 characters. The nonce is
+// derived from the session id, so the token of a session can be computed again whenever the
+// session is read; the key is the engine's and never leaves it.
+const (
+	deviceKeyFile   = "device.key"
+	deviceKeyLen    = 32
+	deviceNonceLen  = 16
+	deviceRawLen    = 8 + deviceNonceLen + sha256.Size
+	deviceTokenLen  = (deviceRawLen*8 + 5) / 6
+	deviceMACDomain = "authcube device token"
+)
+
+// loadDeviceKey returns the key that signs device tokens: Dir/device.key (mode 0600), created
+// from Config.Rand on first use and then kept, so tokens survive a restart. Without a Dir (a
+// custom Store, Blobs and Mailer) the key lives in memory only: after a restart earlier device
+// tokens are ignored, and their owners get the account's budget again. A key file of the
+// wrong size (a crash while writing it) is replaced, which ignores earlier tokens the same way.
+func (e *Engine) loadDeviceKey() ([]byte, error) {
+	if e.cfg.Dir == "" {
+		key := make([]byte, deviceKeyLen)
+		return key, e.readRand(key)
+	}
+	path := filepath.Join(e.cfg.Dir, deviceKeyFile)
+	key, err := os.ReadFile(path)
+	if err == nil && len(key) == deviceKeyLen {
+		return key, nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	key = make([]byte, deviceKeyLen)
+	if err := e.readRand(key); err != nil {
+		return nil, err
+	}
+	// Written beside, synced and renamed into place, so a crash never leaves a short key.
+	tmp, err := os.CreateTemp(e.cfg.Dir, "."+deviceKeyFile+".tmp-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name()) // after the rename there is nothing left to remove
+	_, err = tmp.Write(key)
+	if err == nil {
+		err = tmp.Chmod(0o600)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err == nil {
+		err = syncDir(e.cfg.Dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// deviceMAC is the signature of (userID, nonce).
+func (e *Engine) deviceMAC(raw []byte) []byte {
+	m := hmac.New(sha256.New, e.deviceKey)
+	m.Write([]byte(deviceMACDomain))
+	m.Write(raw[:8+deviceNonceLen])
+	return m.Sum(nil)
+}
+
+// deviceToken returns the device token of the user session with the id.
+func (e *Engine) deviceToken(userID int64, sessionID string) string {
+	raw := make([]byte, 8, deviceRawLen)
+	binary.BigEndian.PutUint64(raw, uint64(userID))
+	nonce := sha256.Sum256([]byte("authcube device nonce\x00" + sessionID))
+	raw = append(raw, nonce[:deviceNonceLen]...)
+	raw = append(raw, e.deviceMAC(raw)...)
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// parseDeviceToken checks a device token's form and signature and returns its user id and the
+// throttle key of the device. Anything else (empty, malformed, forged, signed by another key)
+// is not a device token: ok is false and the attempt gets the ordinary budgets.
+func (e *Engine) parseDeviceToken(token string) (userID int64, key throttleKey, ok bool) {
+	if len(token) != deviceTokenLen {
+		return 0, throttleKey{}, false
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
+	if err != nil || len(raw) != deviceRawLen {
+		return 0, throttleKey{}, false
+	}
+	if !hmac.Equal(raw[8+deviceNonceLen:], e.deviceMAC(raw)) {
+		return 0, throttleKey{}, false
+	}
+	userID = int64(binary.BigEndian.Uint64(raw))
+	return userID, throttleKey{key: digestKey("device", string(raw[:8+deviceNonceLen])), p: e.cfg.Throttle}, userID > 0
+}
+
+// maxClientAddr bounds Credentials.ClientAddr before it is parsed (S30): the longest IPv6
+// address with a zone and a port fits well within it.
+const maxClientAddr = 128
+
+// parseClientAddr reads Credentials.ClientAddr: "" is unknown (the zero Addr); an IP address,
+// or an address and port as http.Request.RemoteAddr has it ("203.0.113.7:51234",
+// "[2001:db8::1]:443"). The port and any zone are dropped, and IPv4-mapped IPv6 addresses count
+// as IPv4.
+func parseClientAddr(op, s string) (netip.Addr, error) {
+	if s == "" {
+		return netip.Addr{}, nil
+	}
+	if len(s) > maxClientAddr {
+		return netip.Addr{}, invalid(op, "client_addr", "is not an IP address")
+	}
+	var a netip.Addr
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		a = ap.Addr()
+	} else if a, err = netip.ParseAddr(strings.Trim(s, "[]")); err != nil {
+		return netip.Addr{}, invalid(op, "client_addr", "is not an IP address")
+	}
+	return a.Unmap().WithZone(""), nil
+}

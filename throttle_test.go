@@ -1,0 +1,373 @@
+package authcube_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/authcube/authcube"
+	"github.com/authcube/authcube/authtest"
+	"github.com/authcube/authcube/identity"
+	"github.com/authcube/authcube/store"
+	"github.com/authcube/authcube/store/storetest"
+)
+
+// keySpy is a storetest.Hooked that also records the longest throttle key the store is given.
+type keySpy struct {
+	*storetest.Hooked
+	mu      sync.Mutex
+	longest int
+}
+
+func (s *keySpy) saw(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.longest = max(s.longest, len(key))
+}
+
+func (s *keySpy) Throttle(ctx context.Context, key string) (int, time.Time, error) {
+	s.saw(key)
+	return s.Hooked.Throttle(ctx, key)
+}
+
+func (s *keySpy) SetThrottle(ctx context.Context, key string, failures int, until time.Time) error {
+	s.saw(key)
+	return s.Hooked.SetThrottle(ctx, key, failures, until)
+}
+
+// lockedBuffer is a log destination safe for concurrent writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Len()
+}
+
+// dirSize is the total size of the regular files under dir.
+func dirSize(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	require.NoError(t, filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil && info.Mode().IsRegular() {
+			n += info.Size()
+		}
+		return err
+	}))
+	return n
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// S30: 20 sign-ins with a 900 KB login (and as many with a 900 KB email, and with logins just
+// inside the input bound but invalid) grow neither the directory, the heap nor the log, and the
+// store never sees a throttle key longer than a SHA-256 digest in hex.
+func TestOversizedLoginsCostNothing(t *testing.T) {
+	var logs lockedBuffer
+	env := authtest.New(t, authtest.WithConfig(func(c *authcube.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		c.Throttle.Free = 1000 // every attempt reaches the store and the log
+		c.ClientThrottle.Free = 1000
+	}))
+	spy := &keySpy{Hooked: &storetest.Hooked{Before: func(string) error { return nil }}}
+	authcube.WrapStore(env.Engine, func(s store.Store) store.Store { spy.Hooked.Inner = s; return spy })
+	require.NoError(t, authcube.Sweep(env.Engine)) // settle the WAL and the outbox before measuring
+	app, err := env.Engine.CreateSession(ctx)
+	require.NoError(t, err)
+
+	huge := strings.Repeat("ａ", 300<<10) // 900 KB: fullwidth letters fold to ASCII
+	near := strings.Repeat("a", 1020)    // within the input bound, too long to be a login
+	dir, heap, logged := dirSize(t, env.Dir), heapInUse(), logs.Len()
+	for i := range 20 {
+		for _, c := range []authcube.Credentials{
+			{Login: huge + fmt.Sprint(i), Password: "wrong password", ClientAddr: "203.0.113.7"},
+			{Email: huge + fmt.Sprint(i) + "@example.org", Password: "wrong password"},
+			{Login: near + fmt.Sprint(i), Password: "wrong password"},
+		} {
+			_, err := env.Engine.SignIn(ctx, app.Token, c)
+			require.Error(t, err)
+			assert.NotErrorIs(t, err, authcube.ErrThrottled)
+		}
+	}
+	require.NoError(t, authcube.Sweep(env.Engine))
+	assert.Less(t, dirSize(t, env.Dir)-dir, int64(1<<20), "the directory does not grow with the input")
+	assert.Less(t, int64(heapInUse())-int64(heap), int64(2<<20), "the heap does not keep the input")
+	assert.Less(t, logs.Len()-logged, 20*800, "the log carries a bounded prefix at most")
+	assert.Positive(t, spy.longest, "the near-bound logins were throttled")
+	assert.LessOrEqual(t, spy.longest, 64, "throttle keys are SHA-256 digests")
+
+	_, err = env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Login: huge, Password: "x"})
+	requireCode(t, err, authcube.ErrInvalid, "login")
+	_, err = env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Email: huge, Password: "x"})
+	requireCode(t, err, authcube.ErrInvalid, "email")
+}
+
+// S30: the in-memory throttle table is bounded; a key dropped from it keeps its state, which
+// comes back from the store.
+func TestThrottleTableIsBounded(t *testing.T) {
+	t.Parallel()
+	env := authtest.New(t, authtest.WithUsers(authcube.NewUser{Login: "marvin18", Password: authtest.Password}),
+		authtest.WithConfig(func(c *authcube.Config) { c.Throttle = authcube.ThrottleParams{Free: 2} }))
+	authcube.SetThrottleTableSize(env.Engine, 10)
+	app, err := env.Engine.CreateSession(ctx)
+	require.NoError(t, err)
+	for range 2 {
+		_, err = env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Login: "marvin18", Password: "wrong password"})
+		requireCode(t, err, authcube.ErrInvalidCredentials, "")
+	}
+	for i := range 50 {
+		_, err = env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Login: fmt.Sprintf("nobody%d", i), Password: "wrong password"})
+		requireCode(t, err, authcube.ErrInvalidCredentials, "")
+		assert.LessOrEqual(t, authcube.ThrottleKeys(env.Engine), 10)
+	}
+	_, err = env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Login: "marvin18", Password: authtest.Password})
+	requireCode(t, err, authcube.ErrThrottled, "") // the dropped key came back from the store
+}
+
+// S8 with a custom identity provider: every failure costs exactly one password verify,
+// whether the login is local, the provider's, or unknown to both.
+func TestProviderSignInFailuresCostOneVerify(t *testing.T) {
+	t.Parallel()
+	idp := &fakeIdP{}
+	idp.add("bigbird", "external secret", identity.Profile{Subject: "ext-1", Login: "bigbird"})
+	env := authtest.New(t,
+		authtest.WithConfig(func(c *authcube.Config) { c.Identity = idp; c.Throttle.Free = 100 }),
+		authtest.WithUsers(authcube.NewUser{Login: "elmo", Password: authtest.Password}),
+	)
+	app, err := env.Engine.CreateSession(ctx)
+	require.NoError(t, err)
+	_, err = env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Login: "bigbird", Password: "external secret"})
+	require.NoError(t, err) // bigbird is now a local user of the provider
+	long := strings.Repeat("p", 1000)
+	for name, c := range map[string]authcube.Credentials{
+		"local, wrong password":            {Login: "elmo", Password: "wrong password"},
+		"local, long wrong password":       {Login: "elmo", Password: long},
+		"provider's, wrong password":       {Login: "bigbird", Password: "wrong password"},
+		"unknown, refused by the provider": {Login: "nobody", Password: "wrong password"},
+		"unknown, long password":           {Login: "nobody", Password: long},
+	} {
+		before := authcube.VerifyCount(env.Engine)
+		_, err := env.Engine.SignIn(ctx, app.Token, c)
+		requireCode(t, err, authcube.ErrInvalidCredentials, "")
+		assert.Equal(t, before+1, authcube.VerifyCount(env.Engine), "%s: exactly one verify (S8)", name)
+	}
+	idp.down.Store(true)
+	before := authcube.VerifyCount(env.Engine)
+	_, err = env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Login: "nobody", Password: "wrong password"})
+	requireCode(t, err, authcube.ErrInvalidCredentials, "")
+	assert.Equal(t, before+1, authcube.VerifyCount(env.Engine), "provider down: exactly one verify (S8)")
+}
+
+// S35: a password equal to the login or email under the canonical comparison (width and case
+// folded, NFKC) is refused on sign-up, change and reset.
+func TestPasswordMayNotBeLoginOrEmailCanonically(t *testing.T) {
+	t.Parallel()
+	env, app, sessions := resetEnv(t) // marvin18 <Marvin@Example.org>
+	sameAsEmail := []string{"ｍａｒｖｉｎ＠ｅｘａｍｐｌｅ．ｏｒｇ", "MARVIN@EXAMPLE.ORG", "ＭＡＲＶＩＮ１８"}
+
+	for _, p := range []string{"Ｏｓｃａｒ＠Ｅｘａｍｐｌｅ．ｏｒｇ", "ｏｓｃａｒ２０ｏｓｃａｒ", "OSCAR20OSCAR"} {
+		_, err := env.Engine.SignUp(ctx, app.Token, authcube.NewUser{Login: "oscar20oscar", Email: "oscar@example.org", Password: p})
+		requireCode(t, err, authcube.ErrInvalid, "password")
+	}
+	for _, p := range sameAsEmail {
+		_, err := env.Engine.UpdateUser(ctx, sessions[0].Token, authcube.UserUpdate{Password: new(p), OldPassword: authtest.Password})
+		requireCode(t, err, authcube.ErrInvalid, "password")
+	}
+	require.NoError(t, env.Engine.ResetPassword(ctx, app.Token, "marvin@example.org"))
+	tok := env.Mailbox.LastResetToken()
+	for _, p := range sameAsEmail {
+		requireCode(t, env.Engine.ConfirmPasswordReset(ctx, tok, p), authcube.ErrInvalid, "password")
+	}
+	require.NoError(t, env.Engine.ConfirmPasswordReset(ctx, tok, "my new password"))
+}
+
+// S36: an attacker's failures do not lock the owner's device out; failures with a device token
+// count against that device only; a forged or another user's device token gets no budget of
+// its own; device tokens survive a restart.
+func TestDeviceTokenKeepsOwnerIn(t *testing.T) {
+	t.Parallel()
+	env := authtest.New(t, authtest.WithUsers(
+		authcube.NewUser{Login: "marvin18", Password: authtest.Password},
+		authcube.NewUser{Login: "oscar20", Password: authtest.Password},
+	))
+	const owner, attacker = "198.51.100.7", "203.0.113.9"
+	device, err := env.Engine.CreateUserSession(ctx, authcube.Credentials{Login: "marvin18", Password: authtest.Password, ClientAddr: owner})
+	require.NoError(t, err)
+	require.NotEmpty(t, device.DeviceToken)
+	details, err := env.Engine.Session(ctx, device.Token)
+	require.NoError(t, err)
+	assert.Equal(t, device.DeviceToken, details.DeviceToken, "the session's holder can read its device token again")
+	app, err := env.Engine.CreateSession(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, app.DeviceToken, "application sessions have none")
+	oscar, err := env.Engine.CreateUserSession(ctx, authcube.Credentials{Login: "oscar20", Password: authtest.Password})
+	require.NoError(t, err)
+
+	for range 15 {
+		_, err := env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Login: "marvin18", Password: "a wrong guess", ClientAddr: attacker})
+		require.Error(t, err)
+	}
+	right := authcube.Credentials{Login: "marvin18", Password: authtest.Password, ClientAddr: owner}
+	_, err = env.Engine.SignIn(ctx, app.Token, right)
+	requireCode(t, err, authcube.ErrThrottled, "") // the account is throttled ...
+
+	forged := []byte(device.DeviceToken)
+	forged[10] ^= 1
+	for name, tok := range map[string]string{"forged": string(forged), "other user's": oscar.DeviceToken, "garbage": "x"} {
+		c := right
+		c.DeviceToken = tok
+		_, err = env.Engine.SignIn(ctx, app.Token, c)
+		require.ErrorIs(t, err, authcube.ErrThrottled, "%s device token: no budget of its own", name)
+	}
+
+	env.Restart(t)
+	app, err = env.Engine.CreateSession(ctx)
+	require.NoError(t, err)
+	withDevice := right
+	withDevice.DeviceToken = device.DeviceToken
+	s, err := env.Engine.CreateUserSession(ctx, withDevice) // ... but not for the owner's device
+	require.NoError(t, err)
+	assert.Equal(t, device.UserID, s.UserID)
+
+	// Failures with the device token count against the device only.
+	bad := withDevice
+	bad.Password = "owner's typo"
+	for range authcube.DefaultThrottle.Free {
+		_, err = env.Engine.SignIn(ctx, app.Token, bad)
+		requireCode(t, err, authcube.ErrInvalidCredentials, "")
+	}
+	_, err = env.Engine.SignIn(ctx, app.Token, bad)
+	requireCode(t, err, authcube.ErrThrottled, "")
+	// The account's back-off after the attacker's 5 failures is 1s; had the device's 5 more
+	// counted against it, it would be 32s.
+	env.Clock.Advance(2 * time.Second)
+	_, err = env.Engine.SignIn(ctx, app.Token, right)
+	require.NoError(t, err, "the device's failures did not count against the account")
+}
+
+// S36: spraying one password over 50 logins from one client address is throttled; another
+// address is not.
+func TestSprayingFromOneClientIsThrottled(t *testing.T) {
+	t.Parallel()
+	env := authtest.New(t, authtest.WithUsers(authcube.NewUser{Login: "marvin18", Password: authtest.Password}))
+	app, err := env.Engine.CreateSession(ctx)
+	require.NoError(t, err)
+	verifies := authcube.VerifyCount(env.Engine)
+	throttled := 0
+	for i := range 50 {
+		_, err := env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Login: fmt.Sprintf("user%d", i), Password: "Summer2026!", ClientAddr: "203.0.113.9:4711"})
+		if errors.Is(err, authcube.ErrThrottled) {
+			throttled++
+			continue
+		}
+		requireCode(t, err, authcube.ErrInvalidCredentials, "")
+	}
+	assert.Equal(t, 50-authcube.DefaultClientThrottle.Free, throttled)
+	assert.Equal(t, int64(authcube.DefaultClientThrottle.Free), authcube.VerifyCount(env.Engine)-verifies)
+
+	// The same address in another spelling, and another address of its IPv6 /64, count as one.
+	_, err = env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Login: "marvin18", Password: authtest.Password, ClientAddr: "::ffff:203.0.113.9"})
+	requireCode(t, err, authcube.ErrThrottled, "")
+	// Another address is not slowed.
+	_, err = env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Login: "marvin18", Password: authtest.Password, ClientAddr: "198.51.100.7"})
+	require.NoError(t, err)
+
+	for i := range authcube.DefaultClientThrottle.Free {
+		_, err := env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Login: fmt.Sprintf("user%d", i), Password: "x", ClientAddr: fmt.Sprintf("2001:db8:1:2::%x", i+1)})
+		requireCode(t, err, authcube.ErrInvalidCredentials, "")
+	}
+	_, err = env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Login: "marvin18", Password: authtest.Password, ClientAddr: "[2001:db8:1:2::ffff]:443"})
+	requireCode(t, err, authcube.ErrThrottled, "")
+
+	// A success from an address does not clear its count: an attacker cannot reset it by
+	// signing in to an account of their own between guesses.
+	const sprayer = "192.0.2.50"
+	for i := range authcube.DefaultClientThrottle.Free - 1 {
+		_, err := env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Login: fmt.Sprintf("other%d", i), Password: "x", ClientAddr: sprayer})
+		requireCode(t, err, authcube.ErrInvalidCredentials, "")
+	}
+	_, err = env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Login: "marvin18", Password: authtest.Password, ClientAddr: sprayer})
+	require.NoError(t, err)
+	_, err = env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Login: "other99", Password: "x", ClientAddr: sprayer})
+	requireCode(t, err, authcube.ErrInvalidCredentials, "")
+	_, err = env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Login: "other98", Password: "x", ClientAddr: sprayer})
+	requireCode(t, err, authcube.ErrThrottled, "")
+
+	_, err = env.Engine.SignIn(ctx, app.Token, authcube.Credentials{Login: "marvin18", Password: authtest.Password, ClientAddr: "not an address"})
+	requireCode(t, err, authcube.ErrInvalid, "client_addr")
+}
+
+// S36, S37: the device token is a secret: it never prints, logs or marshals.
+func TestDeviceTokenIsRedacted(t *testing.T) {
+	t.Parallel()
+	const secret = "device-token-secret"
+	c := authcube.Credentials{Login: "marvin18", Password: "pw-secret", DeviceToken: secret, ClientAddr: "203.0.113.9"}
+	s := authcube.Session{ID: "id", Token: "token-secret", UserID: 1, DeviceToken: secret}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("x", "c", c, "s", s)
+	js, err := json.Marshal(s)
+	require.NoError(t, err)
+	jc, err := json.Marshal(c)
+	require.NoError(t, err)
+	for _, out := range []string{c.String(), c.GoString(), fmt.Sprintf("%v %+v %#v", c, c, c), fmt.Sprintf("%v %#v", s, s), logged.String(), string(js), string(jc)} {
+		assert.NotContains(t, out, secret)
+	}
+	assert.Contains(t, c.String(), "203.0.113.9")
+}
+
+// S36: the key that signs device tokens is kept in Dir/device.key (mode 0600), the same after a
+// restart, and goes into backups.
+func TestDeviceKeyIsDurable(t *testing.T) {
+	t.Parallel()
+	env := authtest.New(t)
+	path := filepath.Join(env.Dir, "device.key")
+	key, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Len(t, key, 32)
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	if runtime.GOOS != "windows" {
+		assert.Equal(t, fs.FileMode(0o600), info.Mode().Perm())
+	}
+	env.Restart(t)
+	again, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, key, again, "a restart keeps the key")
+	dst := filepath.Join(t.TempDir(), "backup")
+	require.NoError(t, env.Engine.Backup(ctx, dst))
+	copied, err := os.ReadFile(filepath.Join(dst, "device.key"))
+	require.NoError(t, err)
+	assert.Equal(t, key, copied, "a backup carries the key")
+}
