@@ -30,10 +30,10 @@ func TestSecretsNeverSerialiseS37(t *testing.T) {
 	t.Parallel()
 	const secret = "s37-SECRET"
 	values := map[string]any{
-		"Credentials": authcube.Credentials{Login: "ann", Email: "", Password: secret + "pw", Provider: "firebase_phone", Token: secret + "tok"},
+		"Credentials": authcube.Credentials{Login: "ann", Email: "", Password: secret + "pw", Provider: "firebase_phone", Token: secret + "tok", DeviceToken: secret + "device"},
 		"NewUser":     authcube.NewUser{Login: "ann", Email: "ann@example.org", Password: secret + "pw", FullName: "Ann"},
 		"UserUpdate":  authcube.UserUpdate{FullName: new("Ann"), Password: new(secret + "new"), OldPassword: secret + "old"},
-		"Session":     authcube.Session{ID: "id-1", UserID: 7, Token: secret + "session"},
+		"Session":     authcube.Session{ID: "id-1", UserID: 7, Token: secret + "session", DeviceToken: secret + "device"},
 		"Message": authcube.Message{Kind: authcube.MessagePasswordReset, To: "ann@example.org", Subject: "Reset",
 			Text: "Open https://app.example/reset?token=" + secret + "reset", Link: "https://app.example/reset?token=" + secret + "reset", Token: secret + "reset"},
 		"smtpmail.Config": smtpmail.Config{Addr: "mail.example:587", Username: "ann", Password: secret + "smtp"},
@@ -67,7 +67,7 @@ func TestSecretsNeverSerialiseS37(t *testing.T) {
 	// What is not secret still marshals.
 	b, err := json.Marshal(values["Credentials"])
 	require.NoError(t, err)
-	assert.JSONEq(t, `{"Login":"ann","Email":"","Provider":"firebase_phone"}`, string(b))
+	assert.JSONEq(t, `{"Login":"ann","Email":"","Provider":"firebase_phone","ClientAddr":""}`, string(b))
 	b, err = json.Marshal(values["webhook.Config"])
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"URL":"https://idp.example/check"`)
