@@ -39,17 +39,23 @@ func (l limits) deadline(start time.Time, base time.Duration, n int64) time.Time
 }
 
 // wrap sets the read deadline of each request body and the write deadline of each response
-// with http.ResponseController, extending them as bytes move at the minimum rate.
+// with http.ResponseController, extending them as bytes move at the minimum rate. Once the
+// body is read (or when there is none) the read deadline is lifted: the write deadline then
+// bounds the request.
 func (l limits) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
 		start := l.now()
 		// Errors mean the connection cannot take deadlines (never for the server authcube
 		// serve runs); the server's own ReadTimeout and WriteTimeout still hold then.
-		_ = rc.SetReadDeadline(l.deadline(start, l.read, 0))
 		_ = rc.SetWriteDeadline(l.deadline(start, l.write, 0))
 		if r.Body != nil && r.Body != http.NoBody {
+			_ = rc.SetReadDeadline(l.deadline(start, l.read, 0))
 			r.Body = &rateBody{ReadCloser: r.Body, l: l, rc: rc, start: start}
+		} else {
+			// Nothing more to read: no deadline, or the server's background read of the idle
+			// connection would time out during a long response and cancel its context.
+			_ = rc.SetReadDeadline(time.Time{})
 		}
 		h.ServeHTTP(&rateWriter{ResponseWriter: w, l: l, rc: rc, start: start}, r)
 	})
@@ -66,7 +72,10 @@ type rateBody struct {
 
 func (b *rateBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
+	switch {
+	case err == io.EOF:
+		_ = b.rc.SetReadDeadline(time.Time{}) // the body is in: as for a request without one
+	case n > 0:
 		b.n += int64(n)
 		_ = b.rc.SetReadDeadline(b.l.deadline(b.start, b.l.read, b.n))
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -174,4 +175,28 @@ func TestServeFlagDefaults(t *testing.T) {
 	assert.Equal(t, int64(10<<10), o.minRate)
 	assert.Equal(t, 512, o.maxConns)
 	assert.Empty(t, o.baseURL)
+}
+
+func TestLongResponsesKeepTheirContext(t *testing.T) {
+	// A handler that runs past the body read timeout (a large download) keeps its request
+	// context: the server's background read of an idle connection must not time out under it.
+	l := limits{read: 20 * time.Millisecond, write: 10 * time.Second, minRate: 1 << 10, now: time.Now}
+	srv := httptest.NewServer(l.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+			io.WriteString(w, "canceled")
+		case <-time.After(300 * time.Millisecond): // well past the 20ms read allowance
+			io.WriteString(w, "ok")
+		}
+	})))
+	defer srv.Close()
+	for _, body := range []io.Reader{nil, strings.NewReader("x")} {
+		res, err := http.Post(srv.URL, "text/plain", body)
+		require.NoError(t, err)
+		b, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, "ok", string(b))
+	}
 }
