@@ -303,46 +303,46 @@ func (c *Client) User(ctx context.Context, id int64) (User, error) {
 	return call(c, ctx, func(ctx context.Context, token string) (User, error) { return c.e.User(ctx, token, id) })
 }
 
-// UsersByIDs; see [Engine.UsersByIDs].
+// UsersByIDs lists users by id; see [Engine.UsersByIDs].
 func (c *Client) UsersByIDs(ctx context.Context, ids []int64, p Page) (UserPage, error) {
 	return call(c, ctx, func(ctx context.Context, token string) (UserPage, error) { return c.e.UsersByIDs(ctx, token, ids, p) })
 }
 
-// UserByLogin; see [Engine.UserByLogin].
+// UserByLogin looks a user up by login; see [Engine.UserByLogin].
 func (c *Client) UserByLogin(ctx context.Context, login string) (User, error) {
 	return call(c, ctx, func(ctx context.Context, token string) (User, error) { return c.e.UserByLogin(ctx, token, login) })
 }
 
-// UserByEmail; see [Engine.UserByEmail].
+// UserByEmail looks a user up by email; see [Engine.UserByEmail].
 func (c *Client) UserByEmail(ctx context.Context, email string) (User, error) {
 	return call(c, ctx, func(ctx context.Context, token string) (User, error) { return c.e.UserByEmail(ctx, token, email) })
 }
 
-// UsersByFullName; see [Engine.UsersByFullName].
+// UsersByFullName lists users by full name; see [Engine.UsersByFullName].
 func (c *Client) UsersByFullName(ctx context.Context, name string, p Page) (UserPage, error) {
 	return call(c, ctx, func(ctx context.Context, token string) (UserPage, error) {
 		return c.e.UsersByFullName(ctx, token, name, p)
 	})
 }
 
-// UserByPhone; see [Engine.UserByPhone].
+// UserByPhone looks a user up by phone; see [Engine.UserByPhone].
 func (c *Client) UserByPhone(ctx context.Context, phone string) (User, error) {
 	return call(c, ctx, func(ctx context.Context, token string) (User, error) { return c.e.UserByPhone(ctx, token, phone) })
 }
 
-// UserByExternalID; see [Engine.UserByExternalID].
+// UserByExternalID looks a user up by external id; see [Engine.UserByExternalID].
 func (c *Client) UserByExternalID(ctx context.Context, externalID string) (User, error) {
 	return call(c, ctx, func(ctx context.Context, token string) (User, error) {
 		return c.e.UserByExternalID(ctx, token, externalID)
 	})
 }
 
-// UsersByTags; see [Engine.UsersByTags].
+// UsersByTags lists users by tag; see [Engine.UsersByTags].
 func (c *Client) UsersByTags(ctx context.Context, tags []string, p Page) (UserPage, error) {
 	return call(c, ctx, func(ctx context.Context, token string) (UserPage, error) { return c.e.UsersByTags(ctx, token, tags, p) })
 }
 
-// ListUsers; see [Engine.ListUsers].
+// ListUsers lists users matching a query; see [Engine.ListUsers].
 func (c *Client) ListUsers(ctx context.Context, q UserQuery) (UserPage, error) {
 	return call(c, ctx, func(ctx context.Context, token string) (UserPage, error) { return c.e.ListUsers(ctx, token, q) })
 }
@@ -352,22 +352,22 @@ func (c *Client) ResetPassword(ctx context.Context, email string) error {
 	return c.Do(ctx, func(ctx context.Context, token string) error { return c.e.ResetPassword(ctx, token, email) })
 }
 
-// UploadFile; see [Engine.UploadFile].
+// UploadFile creates and writes a file in one call; see [Engine.UploadFile].
 func (c *Client) UploadFile(ctx context.Context, f NewFile, r io.Reader) (File, error) {
 	return call(c, ctx, func(ctx context.Context, token string) (File, error) { return c.e.UploadFile(ctx, token, f, r) })
 }
 
-// CreateFile; see [Engine.CreateFile].
+// CreateFile reserves a file for a two-phase upload; see [Engine.CreateFile].
 func (c *Client) CreateFile(ctx context.Context, f NewFile) (File, error) {
 	return call(c, ctx, func(ctx context.Context, token string) (File, error) { return c.e.CreateFile(ctx, token, f) })
 }
 
-// WriteFile; see [Engine.WriteFile]. It is not retried after a renewal when r was partly read.
+// WriteFile stores the bytes of a pending file; see [Engine.WriteFile]. It is not retried after a renewal when r was partly read.
 func (c *Client) WriteFile(ctx context.Context, uid string, r io.Reader) (File, error) {
 	return call(c, ctx, func(ctx context.Context, token string) (File, error) { return c.e.WriteFile(ctx, token, uid, r) })
 }
 
-// OpenFile; see [Engine.OpenFile].
+// OpenFile opens a file for reading; see [Engine.OpenFile].
 func (c *Client) OpenFile(ctx context.Context, uid string) (io.ReadSeekCloser, File, error) {
 	var rc io.ReadSeekCloser
 	var f File
@@ -378,27 +378,27 @@ func (c *Client) OpenFile(ctx context.Context, uid string) (io.ReadSeekCloser, F
 	return rc, f, err
 }
 
-// File; see [Engine.File].
+// File returns the details of a file; see [Engine.File].
 func (c *Client) File(ctx context.Context, uid string) (File, error) {
 	return call(c, ctx, func(ctx context.Context, token string) (File, error) { return c.e.File(ctx, token, uid) })
 }
 
-// FileByID; see [Engine.FileByID].
+// FileByID looks a file up by id; see [Engine.FileByID].
 func (c *Client) FileByID(ctx context.Context, id int64) (File, error) {
 	return call(c, ctx, func(ctx context.Context, token string) (File, error) { return c.e.FileByID(ctx, token, id) })
 }
 
-// Files; see [Engine.Files].
+// Files lists the session user's own files; see [Engine.Files].
 func (c *Client) Files(ctx context.Context, p Page) (FilePage, error) {
 	return call(c, ctx, func(ctx context.Context, token string) (FilePage, error) { return c.e.Files(ctx, token, p) })
 }
 
-// RenameFile; see [Engine.RenameFile].
+// RenameFile renames a file; see [Engine.RenameFile].
 func (c *Client) RenameFile(ctx context.Context, uid, name string) (File, error) {
 	return call(c, ctx, func(ctx context.Context, token string) (File, error) { return c.e.RenameFile(ctx, token, uid, name) })
 }
 
-// DeleteFile; see [Engine.DeleteFile].
+// DeleteFile deletes a file; see [Engine.DeleteFile].
 func (c *Client) DeleteFile(ctx context.Context, uid string) error {
 	return c.Do(ctx, func(ctx context.Context, token string) error { return c.e.DeleteFile(ctx, token, uid) })
 }

@@ -21,7 +21,6 @@ import (
 	"log/slog"
 	"maps"
 	"math/rand/v2"
-	"mime/quotedprintable"
 	"net/mail"
 	"net/url"
 	"os"
@@ -925,7 +924,7 @@ func (c *crashChildState) resetToken(email string) string {
 		if msg.Header.Get("To") != email {
 			continue
 		}
-		body, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
+		body, err := io.ReadAll(msg.Body) // 7bit: the text as written
 		if err != nil {
 			crashFail("outbox", err)
 		}

@@ -183,6 +183,9 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 			if errors.Is(err, sqlite.ErrSchemaTooNew) {
 				return nil, &Error{Code: CodeInternal, Op: op, Message: "the data directory was written by a newer authcube", Err: err}
 			}
+			if errors.Is(err, sqlite.ErrLibcMismatch) {
+				return nil, &Error{Code: CodeInternal, Op: op, Message: "the program links a modernc.org/libc that its modernc.org/sqlite does not support", Err: err}
+			}
 			return nil, internal(op, err)
 		}
 		e.lock, e.store = lock, st

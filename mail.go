@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Mailer sends the engine's messages. Send must be safe for concurrent use. The engine calls it
@@ -80,10 +81,13 @@ func checkAddress(a string) error {
 	return nil
 }
 
-// RFC5322 renders m as an Internet message (RFC 5322, MIME text/plain in UTF-8,
-// quoted-printable) dated date with the Message-ID id (without angle brackets). From and To
-// must each be one bare address and the subject one line: anything else is refused (S20), so
-// no header can be injected.
+// RFC5322 renders m as an Internet message (RFC 5322, MIME text/plain in UTF-8) dated date with
+// the Message-ID id (without angle brackets). The body is m.Text with CRLF line ends, written as
+// is so that links and tokens read exactly as written: Content-Transfer-Encoding 7bit when it
+// is ASCII, 8bit when it holds other UTF-8; only a body with a line longer than RFC 5322's 998
+// octets is quoted-printable. Every message the engine writes itself is 7bit when
+// Config.ResetURL is ASCII. From and To must each be one bare address and the subject one line:
+// anything else is refused (S20), so no header can be injected.
 func (m Message) RFC5322(date time.Time, id string) ([]byte, error) {
 	if err := checkAddress(m.From); err != nil {
 		return nil, fmt.Errorf("authcube: message from: %w", err)
@@ -94,6 +98,11 @@ func (m Message) RFC5322(date time.Time, id string) ([]byte, error) {
 	if strings.ContainsAny(m.Subject+id, "\r\n") || strings.ContainsAny(id, "<> ") {
 		return nil, errors.New("authcube: message subject or id: must be one line")
 	}
+	text := strings.ReplaceAll(strings.ReplaceAll(m.Text, "\r\n", "\n"), "\r", "\n")
+	if !utf8.ValidString(text) {
+		return nil, errors.New("authcube: message text: must be UTF-8")
+	}
+	text = strings.ReplaceAll(text, "\n", "\r\n")
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "From: %s\r\n", m.From)
 	fmt.Fprintf(&b, "To: %s\r\n", m.To)
@@ -102,9 +111,13 @@ func (m Message) RFC5322(date time.Time, id string) ([]byte, error) {
 	fmt.Fprintf(&b, "Message-ID: <%s>\r\n", id)
 	b.WriteString("MIME-Version: 1.0\r\n")
 	b.WriteString("Content-Type: text/plain; charset=utf-8\r\n")
-	b.WriteString("Content-Transfer-Encoding: quoted-printable\r\n\r\n")
+	cte := bodyEncoding(text)
+	fmt.Fprintf(&b, "Content-Transfer-Encoding: %s\r\n\r\n", cte)
+	if cte != "quoted-printable" {
+		b.WriteString(text)
+		return b.Bytes(), nil
+	}
 	qp := quotedprintable.NewWriter(&b)
-	text := strings.ReplaceAll(strings.ReplaceAll(m.Text, "\r\n", "\n"), "\n", "\r\n")
 	if _, err := qp.Write([]byte(text)); err != nil {
 		return nil, err
 	}
@@ -112,4 +125,25 @@ func (m Message) RFC5322(date time.Time, id string) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// maxLineOctets is RFC 5322's limit on a line, without its CRLF.
+const maxLineOctets = 998
+
+// bodyEncoding is the Content-Transfer-Encoding of a CRLF text: "7bit" for ASCII, "8bit" for
+// other UTF-8, "quoted-printable" when a line is longer than maxLineOctets.
+func bodyEncoding(text string) string {
+	enc := "7bit"
+	for line := range strings.SplitSeq(text, "\r\n") {
+		if len(line) > maxLineOctets {
+			return "quoted-printable"
+		}
+		for i := 0; i < len(line); i++ {
+			if line[i] >= utf8.RuneSelf {
+				enc = "8bit"
+				break
+			}
+		}
+	}
+	return enc
 }

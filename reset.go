@@ -226,7 +226,7 @@ func (e *Engine) sendReset(ctx context.Context, emailCanon string) error {
 		Kind: MessagePasswordReset, UserID: u.ID, From: e.cfg.MailFrom, To: u.Email, Token: token,
 		Subject: "Reset your password",
 	}
-	valid := fmt.Sprintf("within %s", e.cfg.ResetTTL)
+	valid := "within " + inWords(e.cfg.ResetTTL)
 	if e.cfg.ResetURL != "" {
 		m.Link = strings.ReplaceAll(e.cfg.ResetURL, "{token}", url.QueryEscape(token))
 		m.Text = "Someone asked to reset the password of your account.\n\n" +
@@ -238,4 +238,28 @@ func (e *Engine) sendReset(ctx context.Context, emailCanon string) error {
 			"If it was not you, ignore this message: your password stays as it is.\n"
 	}
 	return scrubSecret(e.cfg.Mailer.Send(ctx, m), token) // a Mailer may quote what it failed to send (S28)
+}
+
+// inWords writes d for people: "1 hour", "30 minutes", "1 day 2 hours 5 minutes". Parts below
+// a second are dropped, so a mail never promises more time than the token has.
+func inWords(d time.Duration) string {
+	secs := int64(d / time.Second)
+	var parts []string
+	for _, u := range []struct {
+		name string
+		secs int64
+	}{{"day", 86400}, {"hour", 3600}, {"minute", 60}, {"second", 1}} {
+		n := secs / u.secs
+		secs %= u.secs
+		switch {
+		case n == 1:
+			parts = append(parts, "1 "+u.name)
+		case n > 1:
+			parts = append(parts, fmt.Sprintf("%d %ss", n, u.name))
+		}
+	}
+	if len(parts) == 0 {
+		return "less than a second"
+	}
+	return strings.Join(parts, " ")
 }

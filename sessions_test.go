@@ -54,10 +54,10 @@ func (c *callCounter) total() int {
 func TestCachedSessionCostsNoStoreCall(t *testing.T) {
 	t.Parallel()
 	te := newTestEngine(t)
-	calls := counted(te)
+	counted(te)
 	_, s := te.signedIn(t, "marvin18")
 	te.restart(t) // an empty cache
-	calls = counted(te)
+	calls := counted(te)
 
 	_, err := te.Session(ctx, s.Token)
 	require.NoError(t, err)

@@ -274,3 +274,28 @@ func TestUploadAuthorisation(t *testing.T) {
 func authcubeMaxFile(n int64) authtest.Option {
 	return authtest.WithConfig(func(c *authcube.Config) { c.MaxFileSize = n })
 }
+
+func TestBlobURLsIgnoreTheHostHeader(t *testing.T) {
+	t.Parallel()
+	// S34: a client's Host header never reaches a signed URL; the configured base does, or else
+	// the address the server listens on.
+	create := func(s *tserver, tok string) string {
+		req, err := http.NewRequest("POST", s.srv.URL+"/blobs.json", strings.NewReader(`{"blob":{"name":"a.png","content_type":"image/png"}}`))
+		require.NoError(t, err)
+		req.Host = "attacker.example"
+		req.Header.Set("Content-Type", "application/json;charset=utf-8")
+		req.Header.Set("CB-Token", tok)
+		r := s.send(req)
+		require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+		params := r.obj(t)["blob"].(map[string]any)["blob_object_access"].(map[string]any)["params"].(string)
+		assert.NotContains(t, params, "attacker.example")
+		return params
+	}
+	s := newServer(t, rest.Config{BaseURL: "https://files.example/"})
+	tok, _ := s.signedIn("ann")
+	assert.True(t, strings.HasPrefix(create(s, tok), "https://files.example/blobs/upload/"))
+
+	s = newServer(t, rest.Config{})
+	tok, _ = s.signedIn("ann")
+	assert.True(t, strings.HasPrefix(create(s, tok), s.srv.URL+"/blobs/upload/"))
+}

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -49,11 +50,16 @@ type Config struct {
 	// capped by the engine's Config.MaxFileSize instead.
 	MaxBodyBytes int64
 	// AllowedOrigins lists the origins browsers may call from (CORS); nil means any ("*"), for
-	// local prototyping. Credentials travel in headers, never cookies.
+	// local prototyping. Credentials travel in headers, never cookies. Private Network Access
+	// (a page on a public site calling a server on a private address or loopback, which browsers
+	// preflight with Access-Control-Request-Private-Network) is granted only to origins listed
+	// here: with nil, no web page beyond the server's own network can reach it. Non-browser
+	// clients (the SDK under Node.js sends no Origin) are not affected.
 	AllowedOrigins []string
 	// BaseURL is how clients reach this server ("http://127.0.0.1:8080", without a trailing
-	// slash), used for the upload and download URLs in blob responses; "" means derived from
-	// each request's Host.
+	// slash), used for the upload and download URLs in blob responses. "" means the local
+	// address the request arrived on (http or https as the connection is). URLs are never
+	// built from the request's Host header, which the client chooses.
 	BaseURL string
 	// TrustedProxies lists the reverse proxies (a single address is a /32 or /128 prefix) whose
 	// X-Forwarded-For or Forwarded headers name the client; nil means none: the client is the
@@ -279,14 +285,18 @@ func (h *handler) preflight(w http.ResponseWriter, r *http.Request) {
 		hd.Set("Access-Control-Allow-Methods", corsMethods)
 		hd.Set("Access-Control-Allow-Headers", corsHeaders)
 		hd.Set("Access-Control-Max-Age", "600")
-		// Private Network Access: public https pages calling http://127.0.0.1.
-		hd.Set("Access-Control-Allow-Private-Network", "true")
+		// Private Network Access (public pages calling a private or loopback address): only
+		// for an origin the configuration names, never for "*" (S34).
+		if h.origins != nil && r.Header.Get("Access-Control-Request-Private-Network") == "true" {
+			hd.Set("Access-Control-Allow-Private-Network", "true")
+		}
 	}
 	hd.Set("Allow", corsMethods)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// baseURL is how the client reached this server, for the URLs in blob responses.
+// baseURL is Config.BaseURL, or else the local address the request arrived on; never the
+// Host header, which the client chooses.
 func (h *handler) baseURL(r *http.Request) string {
 	if h.cfg.BaseURL != "" {
 		return h.cfg.BaseURL
@@ -295,7 +305,11 @@ func (h *handler) baseURL(r *http.Request) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	host := "127.0.0.1"
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		host = a.String()
+	}
+	return scheme + "://" + host
 }
 
 // token is the session token of a request: the CB-Token header.

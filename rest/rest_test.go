@@ -33,7 +33,9 @@ func TestCORS(t *testing.T) {
 	for _, h := range []string{"CB-Token", "CB-AuthKey", "CB-SDK", "Content-Type"} {
 		assert.Contains(t, r.header.Get("Access-Control-Allow-Headers"), h)
 	}
-	assert.Equal(t, "true", r.header.Get("Access-Control-Allow-Private-Network"))
+	// S34: "*" never grants Private Network Access, so a page on a public site cannot drive a
+	// developer's local server.
+	assert.Empty(t, r.header.Get("Access-Control-Allow-Private-Network"))
 	assert.Empty(t, r.header.Get("Access-Control-Allow-Credentials"))
 
 	// Simple requests carry the origin header too, errors included.
@@ -48,9 +50,20 @@ func TestCORS(t *testing.T) {
 		req, _ := http.NewRequest("OPTIONS", s.srv.URL+"/session.json", nil)
 		req.Header.Set("Origin", "https://evil.example")
 		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Private-Network", "true")
 		r = s.send(req)
 		assert.Empty(t, r.header.Get("Access-Control-Allow-Origin"))
 		assert.Empty(t, r.header.Get("Access-Control-Allow-Headers"))
+		assert.Empty(t, r.header.Get("Access-Control-Allow-Private-Network"))
+
+		// A configured origin is granted Private Network Access when it asks for it.
+		req, _ = http.NewRequest("OPTIONS", s.srv.URL+"/session.json", nil)
+		req.Header.Set("Origin", "https://good.example")
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Private-Network", "true")
+		r = s.send(req)
+		assert.Equal(t, "https://good.example", r.header.Get("Access-Control-Allow-Origin"))
+		assert.Equal(t, "true", r.header.Get("Access-Control-Allow-Private-Network"))
 	})
 }
 

@@ -64,6 +64,7 @@ type serverOpts struct {
 	implicitTLS bool   // TLS from the first byte
 	block       bool   // never answer: hold each connection until the test ends
 	host        string // listen address; "" means 127.0.0.1
+	no8BitMIME  bool   // do not advertise 8BITMIME
 	onAccept    func()
 }
 
@@ -171,7 +172,11 @@ func (s *testServer) serve(conn net.Conn) {
 			if s.opts.startTLS && !isTLS {
 				lines = append(lines, "250-STARTTLS")
 			}
-			reply(append(lines, "250-AUTH PLAIN", "250 8BITMIME")...)
+			if s.opts.no8BitMIME {
+				reply(append(lines, "250 AUTH PLAIN")...)
+			} else {
+				reply(append(lines, "250-AUTH PLAIN", "250 8BITMIME")...)
+			}
 		case "STARTTLS":
 			if !s.opts.startTLS || isTLS {
 				reply("502 not here")

@@ -275,6 +275,11 @@ func (m *Mailer) deliver(ctx context.Context, from, to string, data []byte) (ste
 			return "auth", err
 		}
 	}
+	// A body with UTF-8 text goes as 8bit, which needs 8BITMIME; net/smtp then declares
+	// BODY=8BITMIME. The engine's own mail is ASCII (7bit) and needs nothing.
+	if ok, _ := c.Extension("8BITMIME"); !ok && !isASCII(data) {
+		return "mail from", errors.New("server does not offer 8BITMIME, needed for a message with non-ASCII text")
+	}
 	if err := c.Mail(from); err != nil {
 		return "mail from", err
 	}
@@ -354,4 +359,14 @@ func loopbackName(host string) bool {
 func loopbackAddr(a net.Addr) bool {
 	ta, ok := a.(*net.TCPAddr)
 	return ok && ta.IP.IsLoopback()
+}
+
+// isASCII reports whether b holds only 7-bit bytes.
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

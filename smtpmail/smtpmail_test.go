@@ -77,8 +77,8 @@ func TestSendStartTLSWithAuth(t *testing.T) {
 		"To: ann@example.com\r\n",
 		"Subject: Reset your password\r\n",
 		"Date: Thu, 26 Nov 2026 12:00:00 +0000\r\n",
-		"Content-Transfer-Encoding: quoted-printable\r\n",
-		"Gr=C3=BC=C3=9Fe, Ann.\r\n.this line starts with a dot\r\n", // dot-stuffed on the wire
+		"Content-Transfer-Encoding: 8bit\r\n",
+		"Grüße, Ann.\r\n.this line starts with a dot\r\n", // dot-stuffed on the wire
 	} {
 		assert.Contains(t, got.data, h)
 	}
@@ -147,6 +147,24 @@ func TestSendStartTLSRequiredWithoutStartTLS(t *testing.T) {
 	assert.Zero(t, auths, "no AUTH in plain text")
 	assert.Equal(t, []string{"EHLO"}, commands)
 	assert.Empty(t, messages)
+}
+
+func TestSendWithout8BitMIME(t *testing.T) {
+	t.Parallel()
+	// Mail is sent as written (7bit or 8bit, never quoted-printable for short lines), so links
+	// survive; a non-ASCII text needs the server's 8BITMIME, an ASCII one does not.
+	s := newServer(t, serverOpts{startTLS: true, no8BitMIME: true})
+	m := newMailer(t, testConfig(s, smtpmail.StartTLSRequired))
+	err := m.Send(t.Context(), testMessage())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "smtpmail: send: mail from: server does not offer 8BITMIME")
+	msg := testMessage()
+	msg.Text = "Open https://app.example/reset?token=abc-DEF_123 within 1 hour.\n"
+	require.NoError(t, m.Send(t.Context(), msg))
+	_, _, _, messages := s.snapshot()
+	require.Len(t, messages, 1)
+	assert.Contains(t, messages[0].data, "Content-Transfer-Encoding: 7bit\r\n")
+	assert.Contains(t, messages[0].data, "\r\nOpen https://app.example/reset?token=abc-DEF_123 within 1 hour.\r\n")
 }
 
 func TestSendRefusesBadMessagesBeforeDialing(t *testing.T) {

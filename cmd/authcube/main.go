@@ -38,8 +38,10 @@ const usage = `authcube: an embeddable auth and users engine, with a ConnectyCub
 
 Usage:
   authcube serve  --auth-key KEY [--dir ./authcube-data] [--addr 127.0.0.1:8080] [--app-id 1]
-                  [--full-user-data] [--idle-ttl 2h] [--reset-url URL] [--allow-origin ORIGINS]
-                  [--firebase-project ID [--firebase-keys FILE|URL]] [--public]
+                  [--full-user-data] [--idle-ttl 2h] [--reset-url URL] [--allowed-origins ORIGINS]
+                  [--base-url URL] [--firebase-project ID [--firebase-keys FILE|URL]] [--public]
+                  [--read-header-timeout 10s] [--read-timeout 30s] [--write-timeout 30s]
+                  [--idle-timeout 2m] [--min-rate 10240] [--max-conns 512]
   authcube backup --dir ./authcube-data --to ./backup-dir
   authcube help [command]
 

@@ -10,9 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/net/netutil"
 
 	"github.com/authcube/authcube"
 	"github.com/authcube/authcube/identity"
@@ -28,6 +31,12 @@ type serveOptions struct {
 	idleTTL                               time.Duration
 	firebaseProject, firebaseKeys         string
 	trustedProxies                        string
+	baseURL                               string
+
+	// Connection limits (S34); zero means the default.
+	readHeaderTimeout, readTimeout, writeTimeout, idleTimeout time.Duration
+	minRate                                                   int64
+	maxConns                                                  int
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
@@ -41,7 +50,16 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.BoolVar(&o.fullUserData, "full-user-data", false, "show other users' email and phone and allow substring filters on them, as ConnectyCube does")
 	fs.DurationVar(&o.idleTTL, "idle-ttl", authcube.DefaultSessionIdleTTL, "sessions expire this long after their last request")
 	fs.StringVar(&o.resetURL, "reset-url", "", `the link of password-reset mail, with "{token}" where the token goes; empty: the mail carries the bare token`)
-	fs.StringVar(&o.origins, "allow-origin", "", "comma-separated origins browsers may call from (CORS); empty: any")
+	const originsUsage = "comma-separated origins browsers may call from (CORS), the only ones granted private-network access; empty: any origin, none granted private-network access"
+	fs.StringVar(&o.origins, "allowed-origins", "", originsUsage)
+	fs.StringVar(&o.origins, "allow-origin", "", "the same as --allowed-origins (its former name)")
+	fs.StringVar(&o.baseURL, "base-url", "", "how clients reach this server (the scheme, host and port of the upload and download URLs it hands out); empty: http:// and the listen address")
+	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", defaultReadHeaderTimeout, "the time a client has to send a request's headers")
+	fs.DurationVar(&o.readTimeout, "read-timeout", defaultReadTimeout, "the time a client has to send a request's body, plus one second for every --min-rate bytes received")
+	fs.DurationVar(&o.writeTimeout, "write-timeout", defaultWriteTimeout, "the time a client has to take a response, plus one second for every --min-rate bytes sent")
+	fs.DurationVar(&o.idleTimeout, "idle-timeout", defaultIdleTimeout, "how long a kept-alive connection may wait for its next request")
+	fs.Int64Var(&o.minRate, "min-rate", defaultMinRate, "the slowest upload or download, in bytes per second, that may go on past --read-timeout or --write-timeout")
+	fs.IntVar(&o.maxConns, "max-conns", defaultMaxConns, "the most connections served at once; more wait to be accepted")
 	fs.StringVar(&o.firebaseProject, "firebase-project", "", "enable firebase_phone and firebase_email sessions for this Firebase project id")
 	fs.StringVar(&o.firebaseKeys, "firebase-keys", firebase.GoogleKeysURL, "Firebase public keys: a file (x509 JSON or JWKS) or an http(s) URL")
 	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For and Forwarded headers name the client; empty: none, the headers are ignored")
@@ -82,7 +100,7 @@ type server struct {
 	engine *authcube.Engine
 	http   *http.Server
 	ln     net.Listener
-	url    string // the api_url clients use
+	url    string // the listen address as a URL, which local clients dial
 }
 
 // checkAddr refuses a non-loopback address unless public, and warns when public.
@@ -115,6 +133,15 @@ func startServer(ctx context.Context, o serveOptions, stdout, stderr io.Writer) 
 	if err != nil {
 		return nil, err
 	}
+	o = o.withDefaults()
+	if o.readHeaderTimeout < 0 || o.readTimeout < 0 || o.writeTimeout < 0 || o.idleTimeout < 0 || o.minRate < 0 || o.maxConns < 0 {
+		return nil, errors.New("--read-header-timeout, --read-timeout, --write-timeout, --idle-timeout, --min-rate and --max-conns must not be negative")
+	}
+	if o.baseURL != "" {
+		if err := checkBaseURL(o.baseURL); err != nil {
+			return nil, err
+		}
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg := authcube.Config{Dir: o.dir, AppID: o.appID, SessionIdleTTL: o.idleTTL, ResetURL: o.resetURL, Logger: logger}
 	if o.firebaseProject != "" {
@@ -139,25 +166,72 @@ func startServer(ctx context.Context, o serveOptions, stdout, stderr io.Writer) 
 			}
 		}
 	}
-	h, err := rest.New(e, rest.Config{AppID: o.appID, AuthKey: o.authKey, FullUserData: o.fullUserData, AllowedOrigins: origins, Logger: logger,
-		TrustedProxies: proxies})
-	if err != nil {
-		e.Close()
-		return nil, err
-	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		e.Close()
 		return nil, err
 	}
-	s := &server{
-		engine: e, ln: ln,
-		// No ReadTimeout: uploads may be large. Slow headers are cut off.
-		http: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)},
-		url:  "http://" + clientAddr(ln.Addr().(*net.TCPAddr)),
+	local := "http://" + clientAddr(ln.Addr().(*net.TCPAddr))
+	apiURL := local
+	if o.baseURL != "" {
+		apiURL = strings.TrimRight(o.baseURL, "/")
 	}
-	printSnippet(stdout, o, s.url)
+	h, err := rest.New(e, rest.Config{AppID: o.appID, AuthKey: o.authKey, FullUserData: o.fullUserData, AllowedOrigins: origins, BaseURL: apiURL, Logger: logger,
+		TrustedProxies: proxies})
+	if err != nil {
+		ln.Close()
+		e.Close()
+		return nil, err
+	}
+	lim := limits{read: o.readTimeout, write: o.writeTimeout, minRate: o.minRate, now: time.Now}
+	s := &server{
+		engine: e,
+		// Connections beyond the cap wait in the kernel's queue until one closes.
+		ln: netutil.LimitListener(ln, o.maxConns),
+		// ReadTimeout and WriteTimeout hold until the handler starts; from then lim sets the
+		// deadlines of each request, extending them at the minimum rate.
+		http: &http.Server{
+			Handler:           lim.wrap(h),
+			ReadHeaderTimeout: o.readHeaderTimeout,
+			ReadTimeout:       o.readHeaderTimeout + o.readTimeout,
+			WriteTimeout:      o.writeTimeout,
+			IdleTimeout:       o.idleTimeout,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		},
+		url: local,
+	}
+	printSnippet(stdout, o, apiURL)
 	return s, nil
+}
+
+// withDefaults returns o with the default of every connection limit left at zero.
+func (o serveOptions) withDefaults() serveOptions {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&o.readHeaderTimeout, defaultReadHeaderTimeout)
+	def(&o.readTimeout, defaultReadTimeout)
+	def(&o.writeTimeout, defaultWriteTimeout)
+	def(&o.idleTimeout, defaultIdleTimeout)
+	if o.minRate == 0 {
+		o.minRate = defaultMinRate
+	}
+	if o.maxConns == 0 {
+		o.maxConns = defaultMaxConns
+	}
+	return o
+}
+
+// checkBaseURL accepts an absolute http or https URL without query or fragment.
+func checkBaseURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("--base-url %q: want an http or https URL such as https://auth.example.com, without query", s)
+	}
+	return nil
 }
 
 // clientAddr is the address a local client dials: an unspecified listen address is reached

@@ -32,6 +32,7 @@ func FuzzLogin(f *testing.F) {
 	for _, s := range []string{
 		"BigBird", "ｂｉｇｂｉｒｄ", "mıke", "MİKE", "Straße", "e\u0301tude", "a.b_c-d@e+f",
 		"山田太", "😀😀😀", "big bird", "ab\ufdfa", "\u0301abc", "ab\xff", strings.Repeat("a", 65),
+		"\u0430lice1", "b\u03bfb1", "山田たろうtaro", "alice\u200b1", "ali\u00adce", "bob\u3164",
 	} {
 		f.Add(s)
 	}
@@ -42,6 +43,13 @@ func FuzzLogin(f *testing.F) {
 			return
 		}
 		checkUTF8(t, display, canonical)
+		// S35: no invisible characters, no script mixing beyond UTS #39 highly restrictive.
+		if hasDefaultIgnorable(display) || hasDefaultIgnorable(canonical) {
+			t.Fatalf("Login(%q) = %q, %q holds a default-ignorable code point", s, display, canonical)
+		}
+		if mixesScripts(display) || mixesScripts(canonical) {
+			t.Fatalf("Login(%q) = %q, %q mixes scripts", s, display, canonical)
+		}
 		d2, c2, err := Login(canonical)
 		if err != nil {
 			t.Fatalf("canonical %q of %q refused: %v", canonical, s, err)
@@ -76,6 +84,9 @@ func FuzzEmail(f *testing.F) {
 		}
 		if strings.Count(canonical, "@") != 1 || strings.Count(display, "@") != 1 {
 			t.Fatalf("%q: result %q / %q does not hold exactly one @", s, display, canonical)
+		}
+		if hasDefaultIgnorable(display) || hasDefaultIgnorable(canonical) {
+			t.Fatalf("%q: result %q / %q holds a default-ignorable code point", s, display, canonical)
 		}
 		d2, c2, err := Email(canonical)
 		if err != nil {
@@ -198,7 +209,7 @@ func FuzzCustomData(f *testing.F) {
 }
 
 func FuzzFullName(f *testing.F) {
-	for _, s := range []string{"Ada Lovelace", "  Ada \n", "Ada\u202eecalevoL", "Jose\u0301", " \u0301a", "\xff"} {
+	for _, s := range []string{"Ada Lovelace", "  Ada \n", "Ada\u202eecalevoL", "Jose\u0301", " \u0301a", "\xff", "Ad\u200ba", "👩\u200d💻 \u2764\ufe0f"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -208,6 +219,11 @@ func FuzzFullName(f *testing.F) {
 			return
 		}
 		checkUTF8(t, n)
+		for _, r := range n {
+			if isDefaultIgnorable(r) && r != '\u200d' && r != '\ufe0e' && r != '\ufe0f' {
+				t.Fatalf("FullName(%q) = %q holds the invisible %U", s, n, r)
+			}
+		}
 		if again, err := FullName(n); err != nil || again != n {
 			t.Fatalf("FullName(%q) = %q, %v; want a fixed point", n, again, err)
 		}

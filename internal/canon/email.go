@@ -160,6 +160,8 @@ func checkLocal(local string) string {
 	afterLetter := false
 	for _, r := range local {
 		switch {
+		case isDefaultIgnorable(r): // S35: invisible, so look-alike mailboxes
+			return invisibleReason
 		case r < utf8.RuneSelf:
 			if !isAtext(byte(r)) && r != '.' {
 				return localCharsReason

@@ -22,6 +22,8 @@ const (
 const (
 	loginLenReason     = "must be 3 to 64 characters"
 	loginCharsetReason = "may contain only letters, digits and . _ - @ +"
+	invisibleReason    = "must not contain invisible characters"
+	loginScriptsReason = "must not mix letters of different scripts"
 )
 
 // Login validates a login and returns its display form and its canonical form
@@ -39,6 +41,13 @@ const (
 // so compatibility characters such as "①" or "™" that would turn into
 // allowed characters are refused rather than silently rewritten.
 //
+// Look-alikes are refused (S35): default-ignorable code points (zero-width
+// characters, variation selectors, Hangul fillers; see isDefaultIgnorable),
+// and letters of more than one script unless UTS #39's "Highly Restrictive"
+// level allows the mix: Latin with Han, Hiragana and Katakana (Japanese),
+// with Han and Bopomofo (Chinese) or with Han and Hangul (Korean). So
+// "аlice" (Cyrillic а) and "bοb" (Greek ο) are refused, "山田taro" is not.
+//
 // An empty s gives an *Error with Reason "is required"; callers for whom the
 // login is optional check for "" before calling. Any failure is an *Error
 // with Field "login".
@@ -53,12 +62,18 @@ func Login(s string) (display, canonical string, err error) {
 		return "", "", fail(field, "must be valid UTF-8")
 	}
 	display = norm.NFC.String(s)
+	if hasDefaultIgnorable(display) {
+		return "", "", fail(field, invisibleReason)
+	}
 	if !loginCharset(width.Fold.String(display)) {
 		return "", "", fail(field, loginCharsetReason)
 	}
 	canonical, ok := fold(display)
-	if !ok || !loginCharset(canonical) {
+	if !ok || !loginCharset(canonical) || hasDefaultIgnorable(canonical) {
 		return "", "", fail(field, loginCharsetReason)
+	}
+	if mixesScripts(display) || mixesScripts(canonical) {
+		return "", "", fail(field, loginScriptsReason)
 	}
 	if n := runeCount(canonical); n < minLoginLen || n > maxLoginLen {
 		return "", "", fail(field, loginLenReason)

@@ -199,8 +199,11 @@ func Website(s string) (string, error) {
 // must be valid UTF-8 and at most 255 code points, without control
 // characters (Cc), line or paragraph separators, or bidi controls and
 // overrides (U+202A..U+202E, U+2066..U+2069, U+200E, U+200F, U+061C), which
-// could make a name display as something else. Failures are an *Error with
-// Field "full_name".
+// could make a name display as something else, and without other
+// default-ignorable code points (zero-width spaces and joiners, soft hyphens,
+// Hangul fillers...: invisible, so "Ann" could hide a second "Ann", S35),
+// except the emoji selectors and joiners emojiJoiner allows. Failures are an
+// *Error with Field "full_name".
 func FullName(s string) (string, error) {
 	const field = "full_name"
 	const lenReason = "must be at most 255 characters"
@@ -213,13 +216,17 @@ func FullName(s string) (string, error) {
 		return "", fail(field, "must be valid UTF-8")
 	}
 	s = strings.TrimSpace(norm.NFC.String(s))
-	for _, r := range s {
+	prev := rune(-1)
+	for i, r := range s {
 		switch {
 		case unicode.IsControl(r), r == '\u2028', r == '\u2029':
 			return "", fail(field, "must not contain control characters")
 		case isBidiControl(r):
 			return "", fail(field, "must not contain text direction controls")
+		case isDefaultIgnorable(r) && !emojiJoiner(prev, r, s[i+utf8.RuneLen(r):]):
+			return "", fail(field, invisibleReason)
 		}
+		prev = r
 	}
 	if runeCount(s) > maxFullNameLen {
 		return "", fail(field, lenReason)
@@ -269,4 +276,20 @@ func CustomData(s string) (string, error) {
 		return "", fail(field, "must not contain NUL characters")
 	}
 	return s, nil
+}
+
+// emojiJoiner reports the default-ignorable code points that full names keep because emoji
+// need them: a presentation selector (U+FE0E, U+FE0F) after a symbol, and a zero-width joiner
+// between a symbol (or its selector) and the next symbol, as in family and profession emoji.
+// Between letters they stay refused (S35).
+func emojiJoiner(prev, r rune, rest string) bool {
+	isSym := func(r rune) bool { return unicode.In(r, unicode.So, unicode.Sk) }
+	switch r {
+	case '\uFE0E', '\uFE0F':
+		return isSym(prev)
+	case '\u200D':
+		next, _ := utf8.DecodeRuneInString(rest)
+		return (isSym(prev) || prev == '\uFE0F') && unicode.Is(unicode.So, next)
+	}
+	return false
 }

@@ -187,6 +187,19 @@ func TestFullName(t *testing.T) {
 		{"c1 control", "Ada\u0085Lovelace", "", ctlR},
 		{"line separator inside", "Ada\u2028Lovelace", "", ctlR},
 		{"invalid utf8", "Ada\xff", "", "must be valid UTF-8"},
+		// S35: invisible characters; emoji keep their selectors and joiners.
+		{"zero width space", "Ada\u200bLovelace", "", invisibleReason},
+		{"zero width joiner between letters", "Ad\u200da", "", invisibleReason},
+		{"zero width non-joiner", "Ada\u200cLovelace", "", invisibleReason},
+		{"word joiner", "Ada\u2060", "", invisibleReason},
+		{"soft hyphen", "Love\u00adlace", "", invisibleReason},
+		{"byte order mark", "\ufeffAda", "", invisibleReason},
+		{"hangul filler", "Ada \u3164", "", invisibleReason},
+		{"variation selector after a letter", "Ada\ufe0f", "", invisibleReason},
+		{"joiner before a letter", "👩\u200da", "", invisibleReason},
+		{"emoji presentation", "Ada \u2764\ufe0f", "Ada \u2764\ufe0f", ""},
+		{"flag sequence", "🏳\ufe0f\u200d🌈 Ada", "🏳\ufe0f\u200d🌈 Ada", ""},
+		{"skin tone and joiner", "👩🏽\u200d💻 Ada", "👩🏽\u200d💻 Ada", ""},
 	}
 	for _, r := range []rune{0x202A, 0x202B, 0x202C, 0x202D, 0x202E, 0x2066, 0x2067, 0x2068, 0x2069, 0x200E, 0x200F, 0x061C} {
 		tests = append(tests, validCase{"bidi " + strconv.QuoteRune(r), "Ada" + string(r) + "ecalevoL", "", bidiR})

@@ -45,8 +45,14 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating when missing) the database file at path, applies the embedded
 // migrations and starts the writer. A database whose schema is newer than this code is refused
-// with an error wrapping [ErrSchemaTooNew]. ctx bounds the opening only.
+// with an error wrapping [ErrSchemaTooNew]. A program that links a modernc.org/libc other than
+// the one its modernc.org/sqlite needs is refused with an error wrapping [ErrLibcMismatch]
+// before the file is touched (see checkModernc for when nothing can be checked). ctx bounds the
+// opening only.
 func Open(ctx context.Context, path string, opt Options) (*Store, error) {
+	if err := moderncOK(); err != nil {
+		return nil, err
+	}
 	if opt.ReadConns <= 0 {
 		opt.ReadConns = max(4, 2*runtime.GOMAXPROCS(0))
 	}
