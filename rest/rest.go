@@ -12,7 +12,7 @@
 //
 // Over HTTP anyone with the public auth key can mint an application session, so by default
 // other users' email and phone are left out of user JSON, and filters that could enumerate them
-// (lists, negations, substring, range, sort) are refused; [Config.FullUserData] restores full ConnectyCube
+// (anything but one exact value) are refused; [Config.FullUserData] restores full ConnectyCube
 // behaviour. Downloads carry X-Content-Type-Options: nosniff, and anything but a raster image is
 // served as an attachment.
 package rest
