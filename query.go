@@ -90,9 +90,10 @@ const (
 // time.Time for the *_at fields; one value for comparisons, one to 1000 for In, Nin and All (All:
 // tags only; phones: one to 500, as each is matched with and without its leading "+"). Contains
 // and StartsWith apply to login, full_name and website only and take one value of at most
-// [MaxSearchLen] characters; Contains on full_name needs at least 3 characters. On tags, Eq means "has the tag", Ne "has not", In "any
-// of", Nin "none of", All "all of". Login and email compare in their canonical (case-folded)
-// form, phone in its normal form, tags folded. Anything else is ErrInvalid naming the field.
+// [MaxSearchLen] characters; Contains on full_name needs at least 3 characters. On tags, Eq
+// means "has the tag", Ne "has not", In "any of", Nin "none of", All "all of". Login and email
+// compare in their canonical (case-folded) form, phone in its normal form, tags folded.
+// Anything else is ErrInvalid naming the field.
 type Cond struct {
 	Field  Field
 	Op     Op
