@@ -99,6 +99,11 @@ type Config struct {
 	// MaxFileSize is the largest file in bytes, enforced while the bytes stream in; 0 means
 	// 100 MiB.
 	MaxFileSize int64
+	// QueryTimeout is the time budget of every page query (ListUsers and the UsersBy* calls):
+	// one still running then is interrupted and is ErrInvalid with Field "where" (S32); 0 means
+	// DefaultQueryTimeout (1s). Unique look-ups (User, UserByLogin, ...) read one index entry
+	// and have no budget beyond ctx.
+	QueryTimeout time.Duration
 	// Store replaces the default SQLite store in Dir. A custom store gets no directory lock.
 	Store store.Store
 	// Blobs replaces the default file store, the directory Dir/blobs.
@@ -231,6 +236,8 @@ func (c *Config) setDefaults() error {
 		return invalid(op, "Dir", "is required unless Store, Blobs and Mailer are given")
 	case c.MaxFileSize < 0:
 		return invalid(op, "MaxFileSize", "must not be negative")
+	case c.QueryTimeout < 0:
+		return invalid(op, "QueryTimeout", "must not be negative")
 	case c.ResetTTL < 0:
 		return invalid(op, "ResetTTL", "must not be negative")
 	case c.ResetURL != "" && !strings.Contains(c.ResetURL, "{token}"):
@@ -250,6 +257,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.MaxFileSize == 0 {
 		c.MaxFileSize = DefaultMaxFileSize
+	}
+	if c.QueryTimeout == 0 {
+		c.QueryTimeout = DefaultQueryTimeout
 	}
 	if c.ResetTTL == 0 {
 		c.ResetTTL = DefaultResetTTL

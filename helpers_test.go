@@ -93,6 +93,7 @@ func newTestEngine(t testing.TB, mods ...func(*authcube.Config)) *testEngine {
 		Logger:  slog.New(slog.DiscardHandler),
 		OnEvent: te.events.add,
 	}
+	te.cfg.QueryTimeout = time.Minute // as authtest: the race detector slows SQLite tenfold
 	for _, m := range mods {
 		m(&te.cfg)
 	}

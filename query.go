@@ -15,8 +15,8 @@ import (
 )
 
 // Page selects a page: 1-based Page and PerPage (0 means 10, above 100 means 100), or After, a
-// cursor from UserPage.Next, which pages by key at any depth. Page × PerPage is at most 10,000;
-// page by cursor beyond that.
+// cursor from UserPage.Next, which pages by key at any depth. Page × PerPage is at most
+// [MaxPageDepth] (10,000), else ErrInvalid with Field "page"; page by cursor beyond that.
 type Page struct {
 	Page, PerPage int
 	After         string
@@ -32,12 +32,20 @@ type UserPage struct {
 }
 
 // UserQuery selects users for ListUsers. The zero value lists all users by id, 10 at a time.
+//
+// A query's cost is bounded (S32): it holds at most [MaxQueryConds] (16) conditions, else
+// ErrInvalid with Field "where"; a Contains or StartsWith value is at most [MaxSearchLen] (64)
+// characters, else ErrInvalid naming the field; and it runs within Config.QueryTimeout (1s by
+// default), counted from when it is handed to the store (waiting for a read connection
+// included). A query still running then is interrupted, its read connection freed, and the
+// caller gets ErrInvalid with Field "where": narrow the query with more selective conditions.
+// The caller's own ctx ending first is an internal error ("request cancelled"), as everywhere.
 type UserQuery struct {
 	Where  []Cond // all must hold
 	Sort   Field  // "" means FieldID
 	Desc   bool
 	Limit  int    // 0 means 10; above 100 means 100
-	Offset int    // at most 10,000; use After beyond
+	Offset int    // at most MaxPageDepth (10,000); use After beyond
 	After  string // cursor from UserPage.Next; Offset must then be 0
 }
 
@@ -80,20 +88,36 @@ const (
 
 // Cond is one condition. Values: int64 (or int) for id, string for text fields and tags,
 // time.Time for the *_at fields; one value for comparisons, one to 1000 for In, Nin and All (All:
-// tags only). Contains and StartsWith apply to login, full_name and website only; Contains on
-// full_name needs at least 3 characters. On tags, Eq means "has the tag", Ne "has not", In "any
-// of", Nin "none of", All "all of". Login and email compare in their canonical (case-folded)
-// form, phone in its normal form, tags folded. Anything else is ErrInvalid naming the field.
+// tags only; phones: one to 500, as each is matched with and without its leading "+"). Contains
+// and StartsWith apply to login, full_name and website only and take one value of at most
+// [MaxSearchLen] characters; Contains on full_name needs at least 3 characters. On tags, Eq
+// means "has the tag", Ne "has not", In "any of", Nin "none of", All "all of". Login and email
+// compare in their canonical (case-folded) form, phone in its normal form, tags folded.
+// Anything else is ErrInvalid naming the field.
 type Cond struct {
 	Field  Field
 	Op     Op
 	Values []any
 }
 
+// The bounds of a query (S25, S32).
+const (
+	// MaxQueryConds is the most conditions a UserQuery may hold.
+	MaxQueryConds = 16
+	// MaxSearchLen is the longest value of a Contains or StartsWith condition, in characters.
+	MaxSearchLen = 64
+	// MaxPageDepth is how deep paging by number reaches: Page × PerPage and UserQuery.Offset
+	// are at most this; page by cursor beyond.
+	MaxPageDepth = 10_000
+	// DefaultQueryTimeout is the time budget of a query unless Config.QueryTimeout says
+	// otherwise.
+	DefaultQueryTimeout = time.Second
+)
+
 const (
 	defaultPerPage = 10
 	maxPerPage     = 100
-	maxDepth       = 10_000 // Page × PerPage, and Offset
+	maxDepth       = MaxPageDepth // Page × PerPage, and Offset
 	totalCap       = 10_000
 	maxIDs         = 1000
 	maxCursorLen   = 2048
@@ -195,8 +219,8 @@ func (e *Engine) UsersByIDs(ctx context.Context, token string, ids []int64, p Pa
 	return e.page(ctx, op, token, []store.Cond{{Field: store.FieldID, Op: store.OpIn, Values: values}}, p)
 }
 
-// UsersByFullName returns the users whose full name contains name (at least 3 characters),
-// without regard to case or accents, ordered by id.
+// UsersByFullName returns the users whose full name contains name (3 to [MaxSearchLen]
+// characters), without regard to case or accents, ordered by id.
 func (e *Engine) UsersByFullName(ctx context.Context, token, name string, p Page) (UserPage, error) {
 	const op = "users by full name"
 	c, err := normaliseCond(op, Cond{Field: FieldFullName, Op: OpContains, Values: []any{name}})
@@ -248,7 +272,7 @@ func pageBounds(op string, p Page) (perPage, offset int, err error) {
 	if p.After != "" && page > 1 {
 		return 0, 0, invalid(op, "page", "give a page or a cursor, not both")
 	}
-	if page*perPage > maxDepth {
+	if page > maxDepth/perPage { // page × perPage > maxDepth, without overflowing
 		return 0, 0, invalid(op, "page", fmt.Sprintf("page × per_page must be at most %d; page deeper by cursor", maxDepth))
 	}
 	return perPage, (page - 1) * perPage, nil
@@ -274,6 +298,9 @@ func (e *Engine) ListUsers(ctx context.Context, token string, q UserQuery) (User
 		return UserPage{}, invalid(op, "offset", "must be 0 with a cursor")
 	}
 	sq.Limit = clampLimit(q.Limit)
+	if len(q.Where) > MaxQueryConds {
+		return UserPage{}, invalid(op, "where", fmt.Sprintf("at most %d conditions", MaxQueryConds))
+	}
 	for _, c := range q.Where {
 		sc, err := normaliseCond(op, c)
 		if err != nil {
@@ -318,8 +345,14 @@ func (e *Engine) run(ctx context.Context, op, token string, q store.Query, after
 	limit := q.Limit
 	q.Limit++
 	q.TotalCap = totalCap
-	rows, total, err := e.store.QueryUsers(ctx, q)
+	qctx, cancel := context.WithTimeout(ctx, e.cfg.QueryTimeout)
+	defer cancel()
+	rows, total, err := e.store.QueryUsers(qctx, q)
 	if err != nil {
+		if qctx.Err() != nil && ctx.Err() == nil { // the budget ran out, not the caller's ctx
+			return UserPage{}, invalid(op, "where", fmt.Sprintf(
+				"the query did not finish within its time budget of %v; narrow it with more selective conditions", e.cfg.QueryTimeout))
+		}
 		return UserPage{}, storeErr(op, err)
 	}
 	up := UserPage{Page: q.Offset/limit + 1, PerPage: limit, Total: total, Users: make([]User, 0, min(len(rows), limit))}
@@ -352,6 +385,10 @@ func normaliseCond(op string, c Cond) (store.Cond, error) {
 	case OpIn, OpNin, OpAll:
 		if len(c.Values) == 0 || len(c.Values) > maxIDs {
 			return bad(fmt.Sprintf("takes 1 to %d values with %s", maxIDs, c.Op))
+		}
+		if c.Field == FieldPhone && len(c.Values) > maxIDs/2 {
+			// phoneEither matches each phone in two spellings: the store's list has twice as many.
+			return bad(fmt.Sprintf("takes 1 to %d phones with %s", maxIDs/2, c.Op))
 		}
 		if c.Op == OpAll && kind != "tags" {
 			return bad("all applies to tags only")
@@ -444,6 +481,9 @@ func normaliseValue(f Field, kind string, op Op, v any) (any, error) {
 	}
 	if !utf8.ValidString(s) || len(s) > 1024 || strings.ContainsRune(s, 0) {
 		return nil, errors.New("values must be valid UTF-8 of at most 1024 bytes, without NUL")
+	}
+	if (op == OpContains || op == OpStartsWith) && utf8.RuneCountInString(s) > MaxSearchLen {
+		return nil, fmt.Errorf("search values are at most %d characters", MaxSearchLen)
 	}
 	switch f {
 	case FieldLogin:

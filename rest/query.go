@@ -83,6 +83,17 @@ func intParam(q url.Values, names ...string) (int, error) {
 	return 0, nil
 }
 
+// legacyOffset is the offset of page p of limit users (above 100 means 100, as the engine's),
+// refusing a page deeper than authcube.MaxPageDepth with 422 naming "page" before page × limit
+// can overflow.
+func legacyOffset(p authcube.Page, limit int) (int, error) {
+	perPage := min(limit, 100)
+	if p.Page > authcube.MaxPageDepth/perPage {
+		return 0, invalidField("page", fmt.Sprintf("page × per_page must be at most %d", authcube.MaxPageDepth))
+	}
+	return (p.Page - 1) * perPage, nil
+}
+
 // legacyPage reads 1-based page (or the first of pageNames) and per_page. [MEM] The default
 // per_page is 10 and the maximum 100, as the engine's.
 func legacyPage(q url.Values, pageNames ...string) (authcube.Page, error) {
@@ -135,11 +146,16 @@ func (h *handler) hidden(f authcube.Field) bool {
 	return !h.cfg.FullUserData && (f == authcube.FieldEmail || f == authcube.FieldPhone)
 }
 
-// cond builds one condition, converting the raw values by the field's type. Hidden fields
-// allow exact matches only: a substring, range or prefix query could enumerate them.
+// cond builds one condition, converting the raw values by the field's type. A hidden field
+// takes one exact value (S31): eq, or in with a single value, as ConnectyCube's look-ups by
+// phone and email. A list maps a block of numbers or addresses to accounts in a few requests,
+// and ne, nin, ranges, substrings and prefixes enumerate the values themselves.
 func (h *handler) cond(name string, f authcube.Field, op authcube.Op, raw []string) (authcube.Cond, error) {
-	if h.hidden(f) && op != authcube.OpEq && op != authcube.OpNe && op != authcube.OpIn && op != authcube.OpNin {
-		return authcube.Cond{}, invalidField(name, "only exact matches are allowed on other users' "+name)
+	if h.hidden(f) {
+		if (op != authcube.OpEq && op != authcube.OpIn) || len(raw) != 1 || strings.TrimSpace(raw[0]) == "" {
+			return authcube.Cond{}, invalidField(name, "other users' "+name+" can be matched only against one exact value")
+		}
+		op = authcube.OpEq
 	}
 	c := authcube.Cond{Field: f, Op: op, Values: make([]any, 0, len(raw))}
 	for _, v := range raw {
@@ -258,13 +274,22 @@ func (h *handler) legacyQuery(q url.Values) (authcube.UserQuery, authcube.Page, 
 	if uq.Limit == 0 {
 		uq.Limit = 10
 	}
-	uq.Offset = (p.Page - 1) * min(uq.Limit, 100)
-	for _, s := range grouped(q, "filter") {
+	if uq.Offset, err = legacyOffset(p, uq.Limit); err != nil {
+		return uq, p, err
+	}
+	filters := grouped(q, "filter")
+	if len(filters) > authcube.MaxQueryConds {
+		return uq, p, invalidField("filter", fmt.Sprintf("at most %d filters", authcube.MaxQueryConds))
+	}
+	for _, s := range filters {
 		conds, err := h.legacyFilter(s)
 		if err != nil {
 			return uq, p, err
 		}
 		uq.Where = append(uq.Where, conds...)
+	}
+	if len(uq.Where) > authcube.MaxQueryConds { // "between" is two conditions
+		return uq, p, invalidField("filter", fmt.Sprintf("at most %d conditions (between counts as two)", authcube.MaxQueryConds))
 	}
 	if order := strings.Fields(q.Get("order")); len(order) > 0 {
 		if len(order) < 2 || (order[0] != "asc" && order[0] != "desc") {

@@ -12,7 +12,7 @@
 //
 // Over HTTP anyone with the public auth key can mint an application session, so by default
 // other users' email and phone are left out of user JSON, and filters that could enumerate them
-// (substring, range, sort) are refused; [Config.FullUserData] restores full ConnectyCube
+// (anything but one exact value) are refused; [Config.FullUserData] restores full ConnectyCube
 // behaviour. Downloads carry X-Content-Type-Options: nosniff, and anything but a raster image is
 // served as an attachment.
 package rest
@@ -43,8 +43,9 @@ type Config struct {
 	// sign-up without a session); required.
 	AuthKey string
 	// FullUserData, when false (the default), leaves other users' email and phone out of user
-	// JSON and refuses substring, range and sort queries on them with 422; equality look-ups
-	// stay allowed, as in ConnectyCube. True gives full ConnectyCube behaviour for prototyping.
+	// JSON and refuses anything but one exact value on them with 422 (lists, ne and nin,
+	// substring, range and sort: S31); a look-up of one phone or email stays allowed, as in
+	// ConnectyCube. True gives full ConnectyCube behaviour for prototyping.
 	FullUserData bool
 	// MaxBodyBytes caps JSON request bodies; 0 means DefaultMaxBodyBytes (1 MiB). Uploads are
 	// capped by the engine's Config.MaxFileSize instead.

@@ -372,7 +372,8 @@ func (h *handler) usersByTags(w http.ResponseWriter, r *http.Request) {
 }
 
 // usersByPhone serves GET /users/phone.json?phone= (the path really is "phone"): a paged list
-// of the users with any of the (comma-separated) phones.
+// of the users with any of the (comma-separated) phones. With FullUserData off it takes one
+// phone (S31).
 func (h *handler) usersByPhone(w http.ResponseWriter, r *http.Request) {
 	phones := listValues(grouped(r.URL.Query(), "phone"))
 	if len(phones) == 0 {
@@ -388,7 +389,11 @@ func (h *handler) usersByPhone(w http.ResponseWriter, r *http.Request) {
 		if limit == 0 {
 			limit = 10
 		}
-		return h.e.ListUsers(ctx, tok, authcube.UserQuery{Where: []authcube.Cond{c}, Limit: limit, Offset: (p.Page - 1) * min(limit, 100)})
+		offset, err := legacyOffset(p, limit)
+		if err != nil {
+			return authcube.UserPage{}, err
+		}
+		return h.e.ListUsers(ctx, tok, authcube.UserQuery{Where: []authcube.Cond{c}, Limit: limit, Offset: offset})
 	})
 }
 
