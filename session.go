@@ -144,7 +144,7 @@ func (e *Engine) live(ctx context.Context, op, token string) (store.Session, err
 		return store.Session{}, errorFor(ErrUnauthorized, op, "")
 	}
 	now := ms(e.now())
-	if e.cache == nil {
+	if e.cache == nil || e.cacheLost.Load() {
 		return e.liveUncached(ctx, op, hash, now)
 	}
 	if ent := e.cache.get(hash); ent != nil {
