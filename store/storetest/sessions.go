@@ -52,6 +52,18 @@ func runSessions(t *testing.T, sub func(t *testing.T, name string, f func(t *tes
 			require.ErrorIs(t, s.DeleteSession(t.Context(), tokenHash("nobody")), store.ErrNotFound)
 		})
 	})
+	t.Run("RecordActivity", func(t *testing.T) {
+		sub(t, "LaterWins", testRecordActivity)
+	})
+	t.Run("UserSessions", func(t *testing.T) {
+		sub(t, "OldestFirst", testUserSessions)
+	})
+	t.Run("DeleteUserSession", func(t *testing.T) {
+		sub(t, "Deletes", testDeleteUserSession)
+	})
+	t.Run("DeleteExpiredSessions", func(t *testing.T) {
+		sub(t, "IdleAndStarted", testDeleteExpiredSessions)
+	})
 	t.Run("ExpireSession", func(t *testing.T) {
 		sub(t, "Matching", testExpireMatching)
 		sub(t, "Slid", testExpireSlid)
@@ -272,4 +284,110 @@ func testExpireSlid(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.True(t, removed)
 	requireNoSession(t, s, se.TokenHash)
+}
+
+func testRecordActivity(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := createUser(t, s, newUser("alice"))
+	app := appSession("app", at(0))
+	user := userSession("user", u.ID, at(0))
+	createSessions(t, s, app, user)
+	require.NoError(t, s.RecordActivity(ctx, nil))
+	require.NoError(t, s.RecordActivity(ctx, []store.Activity{
+		{TokenHash: app.TokenHash, At: at(3 * time.Minute)},
+		{TokenHash: user.TokenHash, UserID: u.ID, At: at(2 * time.Minute)},
+		{TokenHash: tokenHash("gone"), UserID: u.ID, At: at(9 * time.Minute)}, // skipped, user untouched
+	}))
+	app.LastRequestAt, user.LastRequestAt = at(3*time.Minute), at(2*time.Minute)
+	requireSession(t, s, app)
+	requireSession(t, s, user)
+	requireUserEverywhere(t, s, withLastRequest(u, at(2*time.Minute)))
+
+	// Earlier activity never moves a time back.
+	require.NoError(t, s.RecordActivity(ctx, []store.Activity{
+		{TokenHash: app.TokenHash, At: at(time.Minute)},
+		{TokenHash: user.TokenHash, UserID: u.ID, At: at(time.Minute)},
+	}))
+	requireSession(t, s, app)
+	requireSession(t, s, user)
+	requireUserEverywhere(t, s, withLastRequest(u, at(2*time.Minute)))
+}
+
+func testUserSessions(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice := createUser(t, s, newUser("alice"))
+	bob := createUser(t, s, newUser("bob"))
+	s3 := userSession("a3", alice.ID, at(3*time.Minute))
+	s1 := userSession("a1", alice.ID, at(time.Minute))
+	s2 := userSession("a2", alice.ID, at(2*time.Minute))
+	createSessions(t, s, s3, s1, s2, userSession("b", bob.ID, at(0)), appSession("app", at(0)))
+	list, err := s.UserSessions(ctx, alice.ID)
+	require.NoError(t, err)
+	require.Len(t, list, 3)
+	for i, want := range []store.Session{s1, s2, s3} {
+		assert.Equal(t, normSession(want), normSession(list[i]), "session %d", i)
+	}
+	for _, id := range []int64{0, 1 << 40} {
+		list, err := s.UserSessions(ctx, id)
+		require.NoError(t, err)
+		assert.Empty(t, list, "user %d", id)
+	}
+}
+
+func testDeleteUserSession(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	alice := createUser(t, s, newUser("alice"))
+	bob := createUser(t, s, newUser("bob"))
+	a1, a2 := userSession("a1", alice.ID, at(0)), userSession("a2", alice.ID, at(0))
+	b := userSession("b", bob.ID, at(0))
+	app := appSession("app", at(0))
+	createSessions(t, s, a1, a2, b, app)
+
+	for _, c := range []struct {
+		userID int64
+		id     string
+	}{{alice.ID, b.ID}, {bob.ID, a1.ID}, {alice.ID, app.ID}, {0, app.ID}, {alice.ID, "no-such-id"}, {alice.ID, ""}} {
+		_, err := s.DeleteUserSession(ctx, c.userID, c.id)
+		assert.ErrorIs(t, err, store.ErrNotFound, "user %d, session %q", c.userID, c.id)
+	}
+	h, err := s.DeleteUserSession(ctx, alice.ID, a1.ID)
+	require.NoError(t, err)
+	assert.Equal(t, a1.TokenHash, h)
+	requireNoSession(t, s, a1.TokenHash)
+	_, err = s.DeleteUserSession(ctx, alice.ID, a1.ID)
+	assert.ErrorIs(t, err, store.ErrNotFound, "deleted already")
+	for _, se := range []store.Session{a2, b, app} {
+		requireSession(t, s, se)
+	}
+}
+
+func testDeleteExpiredSessions(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := createUser(t, s, newUser("alice"))
+	// idleBefore is at(10m), startedBefore at(5m).
+	idle := appSession("idle", at(0)) // last request at(0) < 10m
+	idleAt := appSession("idle-at-edge", at(6*time.Minute))
+	idleAt.LastRequestAt = at(10 * time.Minute) // not before: kept
+	oldApp := appSession("old-app", at(4*time.Minute))
+	oldApp.LastRequestAt = at(20 * time.Minute) // created before 5m: gone
+	keptApp := appSession("kept-app", at(5*time.Minute))
+	keptApp.LastRequestAt = at(20 * time.Minute) // created at 5m, not before: kept
+	oldUser := userSession("old-user", u.ID, at(0))
+	oldUser.SignedInAt, oldUser.LastRequestAt = at(4*time.Minute), at(20*time.Minute) // signed in before 5m: gone
+	keptUser := userSession("kept-user", u.ID, at(0))                                 // created before 5m, signed in after: kept
+	keptUser.SignedInAt, keptUser.LastRequestAt = at(6*time.Minute), at(20*time.Minute)
+	createSessions(t, s, idle, idleAt, oldApp, keptApp, oldUser, keptUser)
+
+	n, err := s.DeleteExpiredSessions(ctx, at(10*time.Minute), at(5*time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	for _, h := range [][32]byte{idle.TokenHash, oldApp.TokenHash, oldUser.TokenHash} {
+		requireNoSession(t, s, h)
+	}
+	for _, se := range []store.Session{idleAt, keptApp, keptUser} {
+		requireSession(t, s, se)
+	}
+	n, err = s.DeleteExpiredSessions(ctx, at(10*time.Minute), at(5*time.Minute))
+	require.NoError(t, err)
+	assert.Zero(t, n)
 }

@@ -12,6 +12,9 @@
 //
 // The suite goes through the interface only, with fixed times (a store never reads a clock) kept
 // to the millisecond.
+// Its subtests are grouped by role, one file each: sessions.go (store.Sessions), users.go,
+// query.go (store.Queries), identities.go, reset.go (store.ResetTokens), files.go and
+// throttles.go; the concurrency subtests are here.
 package storetest
 
 import (
@@ -122,8 +125,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	runSessions(t, sub)
 	runUsers(t, sub)
 	runQuery(t, sub)
+	runIdentities(t, sub)
 	runFiles(t, sub)
 	runReset(t, sub)
+	runThrottles(t, sub)
 	t.Run("Concurrency", func(t *testing.T) {
 		sub(t, "SameLogin", testConcurrentSameLogin)
 		sub(t, "Sessions", testConcurrentSessions)

@@ -53,6 +53,9 @@ func runUsers(t *testing.T, sub func(t *testing.T, name string, f func(t *testin
 			}
 		})
 	})
+	t.Run("SetPasswordHash", func(t *testing.T) {
+		sub(t, "CompareAndSwap", testSetPasswordHash)
+	})
 	t.Run("UpdateUser", func(t *testing.T) {
 		sub(t, "OnlyNonNilFields", testUpdateOnlyNonNil)
 		sub(t, "ClearLoginAndEmail", testUpdateClear)
@@ -834,4 +837,23 @@ func testCreateUserEmailConflict(t *testing.T, s store.Store) {
 	_, err = s.User(ctx, first.ID+1)
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	requireUserEverywhere(t, s, first)
+}
+
+func testSetPasswordHash(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := createUser(t, s, newUser("alice")) // no password yet
+	other := newUser("bob")
+	other.PasswordHash = "bob-hash"
+	other = createUser(t, s, other)
+
+	require.ErrorIs(t, s.SetPasswordHash(ctx, u.ID, "not-the-hash", "h1"), store.ErrStale)
+	require.NoError(t, s.SetPasswordHash(ctx, u.ID, "", "h1"))
+	u.PasswordHash = "h1"
+	requireUserEverywhere(t, s, u)
+	require.ErrorIs(t, s.SetPasswordHash(ctx, u.ID, "", "h2"), store.ErrStale, "the old hash changed")
+	require.NoError(t, s.SetPasswordHash(ctx, u.ID, "h1", "h2"))
+	u.PasswordHash = "h2"
+	requireUserEverywhere(t, s, u)
+	requireUserEverywhere(t, s, other)
+	require.ErrorIs(t, s.SetPasswordHash(ctx, 1<<40, "", "h3"), store.ErrNotFound)
 }
