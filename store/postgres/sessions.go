@@ -1,0 +1,204 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/authcube/authcube/store"
+)
+
+const sessionColumns = `token_hash, id, app_id, coalesce(user_id, 0), provider, created_at, signed_in_at, last_request_at`
+
+func scanSession(row pgx.Row) (store.Session, error) {
+	var (
+		se                     store.Session
+		hash                   []byte
+		created, signedIn, req int64
+	)
+	if err := row.Scan(&hash, &se.ID, &se.AppID, &se.UserID, &se.Provider, &created, &signedIn, &req); err != nil {
+		return store.Session{}, err
+	}
+	copy(se.TokenHash[:], hash)
+	se.CreatedAt, se.SignedInAt, se.LastRequestAt = fromMS(created), fromMS(signedIn), fromMS(req)
+	return se, nil
+}
+
+// passwordStill checks, inside a write, that the user's password hash is still the one a
+// sign-in verified ("" checks nothing), and locks the user's row until the commit so that a
+// password change cannot commit in between: ErrNotFound otherwise.
+func passwordStill(ctx context.Context, tx pgx.Tx, userID int64, verifiedHash string) error {
+	if userID == 0 || verifiedHash == "" {
+		return nil
+	}
+	var one int
+	return queryRow(ctx, tx, `SELECT 1 FROM users WHERE id = ? AND password_hash = ? FOR SHARE`, userID, verifiedHash).Scan(&one)
+}
+
+// sessionActsFor checks, inside a write, that the session still acts for the user, and locks
+// the session's row until the commit: a write validated before a revocation must not commit
+// after it.
+func sessionActsFor(ctx context.Context, tx pgx.Tx, sessionHash [32]byte, userID int64) error {
+	var one int
+	return queryRow(ctx, tx, `SELECT 1 FROM sessions WHERE token_hash = ? AND user_id = ? FOR SHARE`, sessionHash[:], userID).Scan(&one)
+}
+
+// CreateSession implements [store.Sessions].
+func (s *Store) CreateSession(ctx context.Context, se store.Session, verifiedHash string) error {
+	return wrap("create session", s.tx(ctx, func(tx pgx.Tx) error {
+		if err := passwordStill(ctx, tx, se.UserID, verifiedHash); err != nil {
+			return err
+		}
+		_, err := exec(ctx, tx, `INSERT INTO sessions (token_hash, id, app_id, user_id, provider, created_at, signed_in_at, last_request_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			se.TokenHash[:], se.ID, se.AppID, nullID(se.UserID), se.Provider,
+			ms(se.CreatedAt), ms(se.SignedInAt), ms(se.LastRequestAt))
+		return err
+	}))
+}
+
+// Session implements [store.Sessions].
+func (s *Store) Session(ctx context.Context, tokenHash [32]byte) (store.Session, error) {
+	se, err := scanSession(queryRow(ctx, s.pool, `SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`, tokenHash[:]))
+	return se, wrap("session", err)
+}
+
+// TouchSession implements [store.Sessions].
+func (s *Store) TouchSession(ctx context.Context, tokenHash [32]byte, at time.Time) error {
+	return wrap("touch session", s.tx(ctx, func(tx pgx.Tx) error {
+		var userID *int64
+		err := queryRow(ctx, tx, `UPDATE sessions SET last_request_at = greatest(last_request_at, ?)
+			WHERE token_hash = ? RETURNING user_id`, ms(at), tokenHash[:]).Scan(&userID)
+		if err != nil {
+			return err
+		}
+		if userID != nil {
+			_, err = exec(ctx, tx, `UPDATE users SET last_request_at = greatest(last_request_at, ?) WHERE id = ?`, ms(at), *userID)
+		}
+		return err
+	}))
+}
+
+// SignInSession implements [store.Sessions].
+func (s *Store) SignInSession(ctx context.Context, tokenHash [32]byte, userID int64, provider, verifiedHash string, at time.Time) error {
+	return wrap("sign in session", s.tx(ctx, func(tx pgx.Tx) error {
+		if err := passwordStill(ctx, tx, userID, verifiedHash); err != nil {
+			return err
+		}
+		if err := affected(exec(ctx, tx, `UPDATE sessions SET user_id = ?, provider = ?, signed_in_at = ?,
+			last_request_at = greatest(last_request_at, ?) WHERE token_hash = ?`,
+			userID, provider, ms(at), ms(at), tokenHash[:])); err != nil {
+			return err
+		}
+		_, err := exec(ctx, tx, `UPDATE users SET last_request_at = greatest(last_request_at, ?) WHERE id = ?`, ms(at), userID)
+		return err
+	}))
+}
+
+// SignOutSession implements [store.Sessions].
+func (s *Store) SignOutSession(ctx context.Context, tokenHash [32]byte, at time.Time) error {
+	return wrap("sign out session", s.tx(ctx, func(tx pgx.Tx) error {
+		return affected(exec(ctx, tx, `UPDATE sessions SET user_id = NULL, provider = '', signed_in_at = 0,
+			last_request_at = greatest(last_request_at, ?) WHERE token_hash = ?`, ms(at), tokenHash[:]))
+	}))
+}
+
+// DeleteSession implements [store.Sessions].
+func (s *Store) DeleteSession(ctx context.Context, tokenHash [32]byte) error {
+	return wrap("delete session", s.tx(ctx, func(tx pgx.Tx) error {
+		return affected(exec(ctx, tx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash[:]))
+	}))
+}
+
+// ExpireSession implements [store.Sessions].
+func (s *Store) ExpireSession(ctx context.Context, tokenHash [32]byte, lastRequest time.Time) (bool, error) {
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		return affected(exec(ctx, tx, `DELETE FROM sessions WHERE token_hash = ? AND last_request_at <= ?`,
+			tokenHash[:], ms(lastRequest)))
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, wrap("expire session", err)
+}
+
+// RecordActivity implements [store.Sessions].
+func (s *Store) RecordActivity(ctx context.Context, acts []store.Activity) error {
+	if len(acts) == 0 {
+		return nil
+	}
+	return wrap("record activity", s.tx(ctx, func(tx pgx.Tx) error {
+		for _, a := range acts {
+			var userID *int64
+			err := queryRow(ctx, tx, `UPDATE sessions SET last_request_at = greatest(last_request_at, ?)
+				WHERE token_hash = ? RETURNING user_id`, ms(a.At), a.TokenHash[:]).Scan(&userID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if userID != nil {
+				if _, err := exec(ctx, tx, `UPDATE users SET last_request_at = greatest(last_request_at, ?) WHERE id = ?`, ms(a.At), *userID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}))
+}
+
+// UserSessions implements [store.Sessions].
+func (s *Store) UserSessions(ctx context.Context, userID int64) ([]store.Session, error) {
+	var list []store.Session
+	err := query(ctx, s.pool, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = ? ORDER BY created_at, id`,
+		[]any{userID}, func(r pgx.Rows) error {
+			se, err := scanSession(r)
+			list = append(list, se)
+			return err
+		})
+	return list, wrap("user sessions", err)
+}
+
+// DeleteUserSession implements [store.Sessions].
+func (s *Store) DeleteUserSession(ctx context.Context, userID int64, sessionID string) ([32]byte, error) {
+	var hash [32]byte
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var b []byte
+		err := queryRow(ctx, tx, `DELETE FROM sessions WHERE id = ? AND user_id = ? RETURNING token_hash`, sessionID, userID).Scan(&b)
+		copy(hash[:], b)
+		return err
+	})
+	return hash, wrap("delete user session", err)
+}
+
+// DeleteExpiredSessions implements [store.Sessions].
+func (s *Store) DeleteExpiredSessions(ctx context.Context, idleBefore, startedBefore time.Time) (int, error) {
+	var n int64
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := exec(ctx, tx, `DELETE FROM sessions WHERE last_request_at < ?
+			OR (user_id IS NULL AND created_at < ?) OR (user_id IS NOT NULL AND signed_in_at < ?)`,
+			ms(idleBefore), ms(startedBefore), ms(startedBefore))
+		n = tag.RowsAffected()
+		return err
+	})
+	return int(n), wrap("delete expired sessions", err)
+}
+
+// deleteSessions deletes the sessions matching where (constant text) and returns their hashes.
+func deleteSessions(ctx context.Context, tx pgx.Tx, where string, args ...any) ([][32]byte, error) {
+	var hashes [][32]byte
+	err := query(ctx, tx, `DELETE FROM sessions WHERE `+where+` RETURNING token_hash`, args, func(r pgx.Rows) error {
+		var b []byte
+		if err := r.Scan(&b); err != nil {
+			return err
+		}
+		var h [32]byte
+		copy(h[:], b)
+		hashes = append(hashes, h)
+		return nil
+	})
+	return hashes, err
+}
