@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/authcube/authcube"
@@ -14,10 +16,8 @@ import (
 	"github.com/authcube/authcube/store/postgres"
 )
 
-// Two engines on one PostgreSQL schema, with no Dir, behave as one service: a user signed up on
-// A signs in on B, and a session destroyed on A is refused on B (each engine runs without its
-// session cache: the store does not publish changes yet).
-func TestEnginesOnOneSchema(t *testing.T) {
+// enginesOnOneSchema opens two engines, with no Dir, on one fresh schema.
+func enginesOnOneSchema(t *testing.T) (a, b *authcube.Engine) {
 	url := testURL(t)
 	schema := freshSchema(t, url)
 	engine := func() *authcube.Engine {
@@ -34,7 +34,23 @@ func TestEnginesOnOneSchema(t *testing.T) {
 		t.Cleanup(func() { e.Close() })
 		return e
 	}
-	a, b := engine(), engine()
+	return engine(), engine()
+}
+
+// refusedSoon requires that token is refused by e within the propagation bound: a revocation
+// on another engine reaches e's cache by NOTIFY, after the commit.
+func refusedSoon(t *testing.T, e *authcube.Engine, token string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		_, err := e.Session(t.Context(), token)
+		return errors.Is(err, authcube.ErrUnauthorized)
+	}, 5*time.Second, time.Millisecond, "a session ended on another engine stays usable")
+}
+
+// Two engines on one PostgreSQL schema behave as one service: a user signed up on A signs in on
+// B, and a session B has cached is refused on B soon after A destroys it.
+func TestEnginesOnOneSchema(t *testing.T) {
+	a, b := enginesOnOneSchema(t)
 	ctx := t.Context()
 	app, err := a.CreateSession(ctx)
 	require.NoError(t, err)
@@ -48,7 +64,55 @@ func TestEnginesOnOneSchema(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, u.ID, got.UserID)
 
+	_, err = b.Session(ctx, s.Token) // B created it: cached there
+	require.NoError(t, err)
+
 	require.NoError(t, a.DestroySession(ctx, s.Token))
-	_, err = b.Session(ctx, s.Token)
-	require.True(t, errors.Is(err, authcube.ErrUnauthorized), "got %v", err)
+	refusedSoon(t, b, s.Token)
+
+	// The other revocations too: sign-out, and a password change that revokes other sessions.
+	s2, err := b.CreateUserSession(ctx, authcube.Credentials{Login: "marvin18", Password: "correct horse battery"})
+	require.NoError(t, err)
+	require.NoError(t, a.SignOut(ctx, s2.Token))
+	require.Eventually(t, func() bool {
+		got, err := b.Session(ctx, s2.Token)
+		return err == nil && got.UserID == 0
+	}, 5*time.Second, time.Millisecond, "a sign-out on A is seen on B")
+	s3, err := b.CreateUserSession(ctx, authcube.Credentials{Login: "marvin18", Password: "correct horse battery"})
+	require.NoError(t, err)
+	s4, err := a.CreateUserSession(ctx, authcube.Credentials{Login: "marvin18", Password: "correct horse battery"})
+	require.NoError(t, err)
+	_, err = a.UpdateUser(ctx, s4.Token, authcube.UserUpdate{Password: ptr("a brand new password"), OldPassword: "correct horse battery"})
+	require.NoError(t, err)
+	refusedSoon(t, b, s3.Token)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// When the listening connection is killed, no revoked session is accepted afterwards: the
+// cache is dropped and bypassed until the listener is back, and then works again.
+func TestListenerKilled(t *testing.T) {
+	a, b := enginesOnOneSchema(t)
+	ctx := t.Context()
+	app, err := a.CreateSession(ctx)
+	require.NoError(t, err)
+	_, err = a.SignUp(ctx, app.Token, authcube.NewUser{Login: "marvin18", Password: "correct horse battery"})
+	require.NoError(t, err)
+	creds := authcube.Credentials{Login: "marvin18", Password: "correct horse battery"}
+	s, err := b.CreateUserSession(ctx, creds) // cached on B
+	require.NoError(t, err)
+
+	conn, err := pgx.Connect(ctx, testURL(t))
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	// Every authcube listener of the database: the other tests' recover as this one's does.
+	_, err = conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'authcube listener'`)
+	require.NoError(t, err)
+	require.NoError(t, a.DestroySession(ctx, s.Token))
+	refusedSoon(t, b, s.Token)
+
+	s2, err := b.CreateUserSession(ctx, creds)
+	require.NoError(t, err)
+	require.NoError(t, a.DestroySession(ctx, s2.Token))
+	refusedSoon(t, b, s2.Token)
 }

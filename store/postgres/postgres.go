@@ -10,9 +10,11 @@
 // The schema lives in its own PostgreSQL schema (Config.Schema), created and migrated by Open;
 // the extensions pg_trgm (full-name search) and unaccent are created in public when missing.
 //
-// Like the store package, this package is outside authcube's compatibility promise. It does not
-// yet publish session changes (store.Notifier), so an engine on it runs without its session
-// cache.
+// The store is a store.Notifier: every change that ends or re-points sessions is published with
+// NOTIFY when it commits, so each engine on the database keeps its session cache and drops what
+// changed elsewhere (see SubscribeSessions).
+//
+// Like the store package, this package is outside authcube's compatibility promise.
 package postgres
 
 import (
@@ -49,9 +51,12 @@ type Config struct {
 
 // Store is the PostgreSQL store. It is safe for concurrent use.
 type Store struct {
-	pool   *pgxpool.Pool
-	schema string
-	log    *slog.Logger
+	pool    *pgxpool.Pool
+	schema  string
+	channel string // of session changes (notify.go)
+	log     *slog.Logger
+	done    context.Context // ended by Close: subscriptions stop
+	close   context.CancelFunc
 }
 
 var _ store.Store = (*Store)(nil)
@@ -91,17 +96,19 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool, schema: cfg.Schema, log: cfg.Logger}
+	s := &Store{pool: pool, schema: cfg.Schema, channel: channelOf(cfg.Schema), log: cfg.Logger}
+	s.done, s.close = context.WithCancel(context.Background())
 	if err := s.migrate(ctx); err != nil {
-		pool.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// Close closes the pool; it waits for connections in use to be released. Calls after Close
-// fail.
+// Close ends the subscriptions and closes the pool; it waits for connections in use to be
+// released. Calls after Close fail.
 func (s *Store) Close() error {
+	s.close()
 	s.pool.Close()
 	return nil
 }

@@ -55,6 +55,9 @@ func (s *Store) ConsumeResetToken(ctx context.Context, tokenHash [32]byte, now t
 		if revoked, err = deleteSessions(ctx, tx, `user_id = ?`, userID); err != nil {
 			return err
 		}
+		if err := s.notify(ctx, tx, revoked...); err != nil {
+			return err
+		}
 		_, err = exec(ctx, tx, `DELETE FROM reset_tokens WHERE user_id = ? AND token_hash <> ?`, userID, tokenHash[:])
 		return err
 	})

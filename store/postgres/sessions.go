@@ -92,6 +92,9 @@ func (s *Store) SignInSession(ctx context.Context, tokenHash [32]byte, userID in
 			userID, provider, ms(at), ms(at), tokenHash[:])); err != nil {
 			return err
 		}
+		if err := s.notify(ctx, tx, tokenHash); err != nil {
+			return err
+		}
 		_, err := exec(ctx, tx, `UPDATE users SET last_request_at = greatest(last_request_at, ?) WHERE id = ?`, ms(at), userID)
 		return err
 	}))
@@ -100,23 +103,32 @@ func (s *Store) SignInSession(ctx context.Context, tokenHash [32]byte, userID in
 // SignOutSession implements [store.Sessions].
 func (s *Store) SignOutSession(ctx context.Context, tokenHash [32]byte, at time.Time) error {
 	return wrap("sign out session", s.tx(ctx, func(tx pgx.Tx) error {
-		return affected(exec(ctx, tx, `UPDATE sessions SET user_id = NULL, provider = '', signed_in_at = 0,
-			last_request_at = greatest(last_request_at, ?) WHERE token_hash = ?`, ms(at), tokenHash[:]))
+		if err := affected(exec(ctx, tx, `UPDATE sessions SET user_id = NULL, provider = '', signed_in_at = 0,
+			last_request_at = greatest(last_request_at, ?) WHERE token_hash = ?`, ms(at), tokenHash[:])); err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, tokenHash)
 	}))
 }
 
 // DeleteSession implements [store.Sessions].
 func (s *Store) DeleteSession(ctx context.Context, tokenHash [32]byte) error {
 	return wrap("delete session", s.tx(ctx, func(tx pgx.Tx) error {
-		return affected(exec(ctx, tx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash[:]))
+		if err := affected(exec(ctx, tx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash[:])); err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, tokenHash)
 	}))
 }
 
 // ExpireSession implements [store.Sessions].
 func (s *Store) ExpireSession(ctx context.Context, tokenHash [32]byte, lastRequest time.Time) (bool, error) {
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		return affected(exec(ctx, tx, `DELETE FROM sessions WHERE token_hash = ? AND last_request_at <= ?`,
-			tokenHash[:], ms(lastRequest)))
+		if err := affected(exec(ctx, tx, `DELETE FROM sessions WHERE token_hash = ? AND last_request_at <= ?`,
+			tokenHash[:], ms(lastRequest))); err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, tokenHash)
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -167,24 +179,29 @@ func (s *Store) DeleteUserSession(ctx context.Context, userID int64, sessionID s
 	var hash [32]byte
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		var b []byte
-		err := queryRow(ctx, tx, `DELETE FROM sessions WHERE id = ? AND user_id = ? RETURNING token_hash`, sessionID, userID).Scan(&b)
+		if err := queryRow(ctx, tx, `DELETE FROM sessions WHERE id = ? AND user_id = ? RETURNING token_hash`, sessionID, userID).Scan(&b); err != nil {
+			return err
+		}
 		copy(hash[:], b)
-		return err
+		return s.notify(ctx, tx, hash)
 	})
 	return hash, wrap("delete user session", err)
 }
 
 // DeleteExpiredSessions implements [store.Sessions].
 func (s *Store) DeleteExpiredSessions(ctx context.Context, idleBefore, startedBefore time.Time) (int, error) {
-	var n int64
+	var n int
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := exec(ctx, tx, `DELETE FROM sessions WHERE last_request_at < ?
+		hashes, err := deleteSessions(ctx, tx, `last_request_at < ?
 			OR (user_id IS NULL AND created_at < ?) OR (user_id IS NOT NULL AND signed_in_at < ?)`,
 			ms(idleBefore), ms(startedBefore), ms(startedBefore))
-		n = tag.RowsAffected()
-		return err
+		if err != nil {
+			return err
+		}
+		n = len(hashes)
+		return s.notify(ctx, tx, hashes...)
 	})
-	return int(n), wrap("delete expired sessions", err)
+	return n, wrap("delete expired sessions", err)
 }
 
 // deleteSessions deletes the sessions matching where (constant text) and returns their hashes.

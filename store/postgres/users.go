@@ -184,6 +184,9 @@ func (s *Store) UpdateUser(ctx context.Context, c store.UserChange) (store.User,
 			if revoked, err = deleteSessions(ctx, tx, `user_id = ? AND token_hash <> ?`, c.UserID, c.SessionHash[:]); err != nil {
 				return err
 			}
+			if err := s.notify(ctx, tx, revoked...); err != nil {
+				return err
+			}
 		}
 		if c.PasswordHash != nil || c.Email != nil {
 			if _, err := exec(ctx, tx, `DELETE FROM reset_tokens WHERE user_id = ?`, c.UserID); err != nil {
@@ -225,7 +228,10 @@ func (s *Store) DeleteUser(ctx context.Context, sessionHash [32]byte, userID int
 		if revoked, err = deleteSessions(ctx, tx, `user_id = ?`, userID); err != nil {
 			return err
 		}
-		return affected(exec(ctx, tx, `DELETE FROM users WHERE id = ?`, userID))
+		if err := affected(exec(ctx, tx, `DELETE FROM users WHERE id = ?`, userID)); err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, revoked...)
 	})
 	return revoked, wrap("delete user", err)
 }
