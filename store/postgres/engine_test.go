@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -106,10 +107,25 @@ func TestListenerKilled(t *testing.T) {
 	require.NoError(t, err)
 	defer conn.Close(ctx)
 	// Every authcube listener of the database: the other tests' recover as this one's does.
-	_, err = conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'authcube listener'`)
+	listeners := func() []uint32 {
+		rows, err := conn.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE application_name = 'authcube listener' ORDER BY pid`)
+		require.NoError(t, err)
+		pids, err := pgx.CollectRows(rows, pgx.RowTo[uint32])
+		require.NoError(t, err)
+		return pids
+	}
+	killed := listeners()
+	require.NotEmpty(t, killed)
+	_, err = conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = ANY($1)`, killed)
 	require.NoError(t, err)
 	require.NoError(t, a.DestroySession(ctx, s.Token))
 	refusedSoon(t, b, s.Token)
+
+	// Once the listeners are back, B keeps sessions in memory again and hears of A's changes.
+	require.Eventually(t, func() bool {
+		back := listeners()
+		return len(back) >= 2 && !slices.ContainsFunc(back, func(p uint32) bool { return slices.Contains(killed, p) })
+	}, 10*time.Second, 5*time.Millisecond, "the listeners reconnect")
 
 	s2, err := b.CreateUserSession(ctx, creds)
 	require.NoError(t, err)
