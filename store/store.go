@@ -10,8 +10,9 @@
 // every client of the data).
 //
 // The interface is outside authcube's compatibility promise until a second backend passes the
-// conformance suite: it may change in any release. store/sqlite is the default implementation,
-// and store/storetest is the conformance suite every implementation must pass.
+// conformance suite in CI: it may change in any release. store/sqlite is the default
+// implementation, store/postgres the one for several instances on one PostgreSQL database, and
+// store/storetest is the conformance suite every implementation must pass.
 //
 // Times are passed in by the caller (the store never reads a clock) and kept to the millisecond.
 package store
