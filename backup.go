@@ -7,12 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-)
 
-// backupStore is a store that can copy itself consistently (store/sqlite can).
-type backupStore interface {
-	BackupTo(ctx context.Context, path string) error
-}
+	"github.com/authcube/authcube/store"
+)
 
 // Backup writes a consistent copy of the live engine into the directory path, which must not
 // exist: the database (with the session activity buffered in memory written first), the files
@@ -27,7 +24,7 @@ func (e *Engine) Backup(ctx context.Context, path string) error {
 		return err
 	}
 	defer e.done()
-	bs, ok := e.store.(backupStore)
+	bs, ok := e.store.(store.Backuper)
 	if !ok {
 		return &Error{Code: CodeInternal, Op: op, Message: "the store cannot make backups"}
 	}

@@ -58,7 +58,8 @@ type Config struct {
 	// SessionCacheSize is how many live sessions are kept in memory, so that a request with a
 	// live token costs no database access; 0 means 100,000. Activity of cached sessions is
 	// written back at most once a minute and at Close: a crash may make a session expire up to a
-	// minute early, never late. The cache is off with a custom Store.
+	// minute early, never late. The cache is off with a custom Store unless that store is
+	// exclusive (store.Exclusive reports true) or publishes session changes (store.Notifier).
 	SessionCacheSize int
 	// PasswordMinLen is the shortest local password, in code points; 0 means 8. At most 128.
 	PasswordMinLen int
@@ -125,10 +126,15 @@ type Engine struct {
 	log      *slog.Logger
 	hasher   *hasher
 	blobs    blob.Store
-	cache    *sessionCache // nil with a custom Store
+	cache    *sessionCache // nil over a store neither exclusive nor a notifier (rule 7)
 	throttle *throttle
 
 	deviceKey []byte // signs device tokens (S36): Dir/device.key
+
+	// cacheLost is set while a store.Notifier's subscription is lost: the cache then answers
+	// nothing. unsubscribe ends the subscription; it is nil without one.
+	cacheLost   atomic.Bool
+	unsubscribe context.CancelFunc
 
 	idleMS, maxAgeMS int64 // SessionIdleTTL and SessionMaxAge in ms
 
@@ -182,7 +188,8 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		if err != nil {
 			return nil, internal(op, err)
 		}
-		st, err := sqlite.Open(ctx, filepath.Join(cfg.Dir, "authcube.db"), sqlite.Options{})
+		// The engine holds the directory's lock: nothing else writes the database.
+		st, err := sqlite.Open(ctx, filepath.Join(cfg.Dir, "authcube.db"), sqlite.Options{Exclusive: true})
 		if err != nil {
 			lock.Release()
 			if errors.Is(err, sqlite.ErrSchemaTooNew) {
@@ -194,8 +201,10 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 			return nil, internal(op, err)
 		}
 		e.lock, e.store = lock, st
-		// The engine owns its directory, so it may keep sessions in memory (rule 7).
-		e.cache = newSessionCache(cfg.SessionCacheSize)
+	}
+	if err := e.startCache(); err != nil {
+		e.closeStore()
+		return nil, internal(op, err)
 	}
 	if e.blobs == nil {
 		bs, err := blob.OpenDir(filepath.Join(cfg.Dir, "blobs"))
@@ -346,8 +355,12 @@ func (e *Engine) Close() error {
 	return e.closeErr
 }
 
-// closeStore closes the store and releases the directory.
+// closeStore ends the subscription to session changes, closes the store and releases the
+// directory.
 func (e *Engine) closeStore() error {
+	if e.unsubscribe != nil {
+		e.unsubscribe()
+	}
 	err := e.store.Close()
 	if e.blobs != nil {
 		err = errors.Join(err, e.blobs.Close())

@@ -174,7 +174,7 @@ func (e *Engine) live(ctx context.Context, op, token string) (store.Session, err
 		return store.Session{}, unauthorized(op, ErrSessionExpired)
 	}
 	now := ms(e.now())
-	if e.cache == nil {
+	if e.cache == nil || e.cacheLost.Load() {
 		return e.liveUncached(ctx, op, hash, now)
 	}
 	if ent := e.cache.get(hash); ent != nil {

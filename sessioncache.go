@@ -1,6 +1,7 @@
 package authcube
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 
@@ -20,7 +21,11 @@ import (
 //     it and a miss finds it.
 //  5. Readers of session rows (Sessions, the sweeper) merge the cached activity.
 //  6. Writes re-check the session in their own transaction (the store does).
-//  7. A custom Config.Store runs without the cache.
+//  7. The cache is on only where no one else can end a session unseen: over a store.Exclusive
+//     store (the engine's own SQLite store in its locked directory) or a store.Notifier, whose
+//     events drop the sessions changed elsewhere as rule 2 drops local ones. While a
+//     Notifier's subscription is lost the cache is emptied and answers nothing; it is emptied
+//     again when the subscription is back, and only then answers again.
 // A crash loses at most one flush interval of activity: a session may then expire that much
 // early, never late.
 
@@ -169,6 +174,23 @@ func (c *sessionCache) drop(h [32]byte) {
 	s.mu.Unlock()
 }
 
+// dropAll removes every entry, parking unwritten activity (rule 4), and counts a revocation in
+// every shard so that no fill that started before it installs (rule 1).
+func (c *sessionCache) dropAll() {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		for h, e := range s.m {
+			if last := e.lastReq.Load(); last > e.flushed.Load() {
+				s.parked[h] = max(s.parked[h], last)
+			}
+		}
+		clear(s.m)
+		s.revoked++
+		s.mu.Unlock()
+	}
+}
+
 // lastRequest returns the cached last request for h (Unix ms), or 0 when not cached.
 func (c *sessionCache) lastRequest(h [32]byte) int64 {
 	if e := c.get(h); e != nil {
@@ -230,4 +252,43 @@ func (c *sessionCache) len() int {
 		s.mu.RUnlock()
 	}
 	return n
+}
+
+// startCache turns the session cache on when the store allows it (rule 7), subscribing to a
+// store.Notifier's session changes. An Exclusive store that is also a Notifier needs no
+// subscription.
+func (e *Engine) startCache() error {
+	if x, ok := e.store.(store.Exclusive); ok && x.Exclusive() {
+		e.cache = newSessionCache(e.cfg.SessionCacheSize)
+		return nil
+	}
+	n, ok := e.store.(store.Notifier)
+	if !ok {
+		return nil
+	}
+	e.cache = newSessionCache(e.cfg.SessionCacheSize)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := n.SubscribeSessions(ctx, e.sessionEvent); err != nil {
+		cancel()
+		return err
+	}
+	e.unsubscribe = cancel
+	return nil
+}
+
+// sessionEvent applies a store.Notifier's event to the cache (rule 7).
+func (e *Engine) sessionEvent(ev store.SessionEvent) {
+	if ev.Lost {
+		e.cacheLost.Store(true) // first: from now on nothing is served from the cache
+		e.cache.dropAll()
+		return
+	}
+	for _, h := range ev.TokenHashes {
+		e.cache.drop(h)
+	}
+	if e.cacheLost.Load() {
+		// Back: forget what was filled while events were missed, then serve again.
+		e.cache.dropAll()
+		e.cacheLost.Store(false)
+	}
 }

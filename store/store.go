@@ -2,9 +2,17 @@
 // operation, each one transaction, with record types that carry what the public API must never
 // show (password hashes, token hashes).
 //
-// The interface is outside authcube's compatibility promise until a second backend exists: it may
-// change in any release. store/sqlite is the default implementation, and store/storetest is the
-// conformance suite every implementation must pass.
+// [Store] is the composition of role interfaces, one per kind of record: [Sessions], [Users],
+// [Queries], [Identities], [ResetTokens], [Files] and [Throttles]. Code that needs one role can
+// take just that role. Abilities that not every backend has are separate interfaces that
+// callers find by type assertion, as database/sql/driver does: [Backuper] (a consistent copy),
+// [Exclusive] (no one else changes the data) and [Notifier] (session changes are published to
+// every client of the data).
+//
+// The interface is outside authcube's compatibility promise until a second backend passes the
+// conformance suite in CI: it may change in any release. store/sqlite is the default
+// implementation, store/postgres the one for several instances on one PostgreSQL database, and
+// store/storetest is the conformance suite every implementation must pass.
 //
 // Times are passed in by the caller (the store never reads a clock) and kept to the millisecond.
 package store
@@ -102,11 +110,36 @@ type User struct {
 	LastRequestAt time.Time
 }
 
-// Store is authcube's persistent state. Implementations must be safe for concurrent use, and
-// every method must be durable when it returns nil (a revocation that returned must survive a
-// crash). Methods never return a driver's own error values for "not found" or "conflict": they
-// return ErrNotFound and *ConflictError.
+// Store is authcube's persistent state: every role an engine needs, and Close. Its rules hold for
+// every role:
+//   - Implementations are safe for concurrent use by many goroutines.
+//   - Every method is durable when it returns nil (a revocation that returned survives a crash),
+//     and is one transaction: all or nothing.
+//   - A method never returns a driver's own error values for "not found" or "conflict": it
+//     returns ErrNotFound, *ConflictError, ErrStale or ErrInvalidAvatar as its comment says.
+//     Which absence is ErrNotFound and which is an empty answer is said per role and per method.
+//   - ctx is honoured: a call whose ctx ends either fails and changes nothing, or returns nil
+//     and its change is stored.
+//
+// A Store may have optional abilities, found by type assertion: [Backuper], [Exclusive] and
+// [Notifier].
 type Store interface {
+	Sessions
+	Users
+	Queries
+	Identities
+	ResetTokens
+	Files
+	Throttles
+
+	// Close releases the store. Calls after Close fail.
+	Close() error
+}
+
+// Sessions stores sessions by the SHA-256 of their token. It is safe for concurrent use. A
+// session that does not exist is ErrNotFound, except where a method says otherwise:
+// ExpireSession reports false, RecordActivity skips it, and a list is empty.
+type Sessions interface {
 	// CreateSession inserts s. A token hash that exists already is an error. Ids are random
 	// UUIDs, unique by construction; the store need not check them. When s.UserID is set and
 	// verifiedHash is not "", the insert happens only while the user's password hash is still
@@ -149,20 +182,12 @@ type Store interface {
 	// the tombstones of revoked sessions started before startedBefore. It returns how many
 	// sessions it deleted.
 	DeleteExpiredSessions(ctx context.Context, idleBefore, startedBefore time.Time) (int, error)
+}
 
-	// SetPasswordHash replaces the user's password hash if it is still old (compare-and-swap):
-	// ErrStale when it changed meanwhile, ErrNotFound when the user is gone.
-	SetPasswordHash(ctx context.Context, userID int64, old, new string) error
-
-	// Throttle returns the stored failure count for key and the time before which attempts are
-	// refused; a key never stored gives 0 and the zero time. Keys are 64 hex digits (a SHA-256
-	// digest of what is throttled), whatever the size of the input (S30).
-	Throttle(ctx context.Context, key string) (failures int, until time.Time, err error)
-	// SetThrottle stores the state of key; failures 0 deletes it.
-	SetThrottle(ctx context.Context, key string, failures int, until time.Time) error
-	// DeleteStaleThrottles deletes the keys whose refusal ended before `before`.
-	DeleteStaleThrottles(ctx context.Context, before time.Time) (int, error)
-
+// Users stores users and finds them by id and by their unique canonical login and email. It is
+// safe for concurrent use. A user that does not exist is ErrNotFound; a write that would take a
+// canonical login or email another user has is a *ConflictError naming the field.
+type Users interface {
 	// CreateUser inserts u (u.ID is ignored) with its tags and returns its new id, never one
 	// used before. A taken canonical login or email is a *ConflictError naming the field.
 	CreateUser(ctx context.Context, u User) (int64, error)
@@ -172,7 +197,6 @@ type Store interface {
 	UserByLogin(ctx context.Context, loginCanon string) (User, error)
 	// UserByEmail returns the user whose canonical email is emailCanon, or ErrNotFound.
 	UserByEmail(ctx context.Context, emailCanon string) (User, error)
-
 	// UpdateUser applies c to one user in one transaction, all or nothing, and returns the user as
 	// updated. A change of email or password voids the user's pending reset tokens. A new
 	// AvatarUID must be a complete file of the user (else ErrInvalidAvatar); the file it
@@ -186,7 +210,50 @@ type Store interface {
 	// tags, and reports the token hashes of the sessions deleted. ErrNotFound when the session no
 	// longer acts for userID.
 	DeleteUser(ctx context.Context, sessionHash [32]byte, userID int64) ([][32]byte, error)
+	// SetPasswordHash replaces the user's password hash if it is still old (compare-and-swap):
+	// ErrStale when it changed meanwhile, ErrNotFound when the user is gone.
+	SetPasswordHash(ctx context.Context, userID int64, old, new string) error
+}
 
+// Queries finds users by fields that are not unique (phone, external id) and runs the REST
+// queries (filters, sorts, keyset pages, totals). It is safe for concurrent use. A look-up that
+// finds nobody is ErrNotFound; a query that selects nobody is an empty page, not an error.
+type Queries interface {
+	// UserByPhone returns the oldest user with the phone (normal form), with or without its
+	// leading "+" (a number typed once with and once without it is the same number), or
+	// ErrNotFound.
+	UserByPhone(ctx context.Context, phone string) (User, error)
+	// UserByExternalID returns the oldest user with the external id, or ErrNotFound.
+	UserByExternalID(ctx context.Context, externalID string) (User, error)
+	// QueryUsers returns the users q selects, in its order, and their total (see Query.Total).
+	// The users it returns carry no PasswordHash, and LoginCanon and EmailCanon only when q sorts
+	// by login or email.
+	// A query the store cannot build (a field or operator outside its allowlists) is an error.
+	QueryUsers(ctx context.Context, q Query) ([]User, int, error)
+}
+
+// Identities links users to the subjects of external identity providers. It is safe for
+// concurrent use. An identity or user that does not exist is ErrNotFound; an identity that
+// exists already is a *ConflictError with Field "identity".
+type Identities interface {
+	// UserByIdentity returns the user of (provider, subject), or ErrNotFound.
+	UserByIdentity(ctx context.Context, provider, subject string) (User, error)
+	// IdentitySubject returns the subject the user has at provider, or ErrNotFound when the user
+	// did not come from it.
+	IdentitySubject(ctx context.Context, userID int64, provider string) (string, error)
+	// CreateIdentityUser inserts u (u.ID is ignored) with the identity (provider, subject) in one
+	// transaction and returns its id. A taken login or email is a *ConflictError naming it; an
+	// identity that exists already is a *ConflictError with Field "identity".
+	CreateIdentityUser(ctx context.Context, provider, subject string, u User) (int64, error)
+	// RefreshUserName sets the user's full name from its provider's profile; nothing happens
+	// when it is unchanged. ErrNotFound when the user is gone.
+	RefreshUserName(ctx context.Context, userID int64, fullName string, at time.Time) error
+}
+
+// ResetTokens stores password-reset tokens by their SHA-256. It is safe for concurrent use. A
+// token that is not pending (unknown, used, expired, or issued to an email the user no longer
+// has) is ErrNotFound, and so is a user that does not exist.
+type ResetTokens interface {
 	// CreateResetToken stores a password-reset token and voids the user's other pending ones.
 	// ErrNotFound when the user is gone.
 	CreateResetToken(ctx context.Context, t ResetToken) error
@@ -200,7 +267,13 @@ type Store interface {
 	ConsumeResetToken(ctx context.Context, tokenHash [32]byte, now time.Time, passwordHash string) (userID int64, revoked [][32]byte, err error)
 	// DeleteStaleResetTokens deletes used tokens and those expired before now.
 	DeleteStaleResetTokens(ctx context.Context, now time.Time) (int, error)
+}
 
+// Files stores the metadata of users' files; their bytes live in a blob.Store. It is safe for
+// concurrent use. A file that does not exist, or is not the named owner's, is ErrNotFound, and
+// so is every write whose session no longer acts for the owner; FileExists reports false and a
+// list is empty instead.
+type Files interface {
 	// CreateFile inserts a pending file for f.OwnerID, if the session sessionHash still acts for
 	// that user (else ErrNotFound), and returns its id, never one used before.
 	CreateFile(ctx context.Context, sessionHash [32]byte, f File) (int64, error)
@@ -226,34 +299,66 @@ type Store interface {
 	// FileExists reports whether a file row with the uid exists (for collecting unreferenced
 	// bytes).
 	FileExists(ctx context.Context, uid string) (bool, error)
+}
 
-	// UserByIdentity returns the user of (provider, subject), or ErrNotFound.
-	UserByIdentity(ctx context.Context, provider, subject string) (User, error)
-	// IdentitySubject returns the subject the user has at provider, or ErrNotFound when the user
-	// did not come from it.
-	IdentitySubject(ctx context.Context, userID int64, provider string) (string, error)
-	// CreateIdentityUser inserts u (u.ID is ignored) with the identity (provider, subject) in one
-	// transaction and returns its id. A taken login or email is a *ConflictError naming it; an
-	// identity that exists already is a *ConflictError with Field "identity".
-	CreateIdentityUser(ctx context.Context, provider, subject string, u User) (int64, error)
-	// RefreshUserName sets the user's full name from its provider's profile; nothing happens
-	// when it is unchanged. ErrNotFound when the user is gone.
-	RefreshUserName(ctx context.Context, userID int64, fullName string, at time.Time) error
+// Throttles stores the sign-in back-off state by key. It is safe for concurrent use. A key never
+// stored is not an error: it has no failures and refuses nothing.
+type Throttles interface {
+	// Throttle returns the stored failure count for key and the time before which attempts are
+	// refused; a key never stored gives 0 and the zero time. Keys are 64 hex digits (a SHA-256
+	// digest of what is throttled), whatever the size of the input (S30).
+	Throttle(ctx context.Context, key string) (failures int, until time.Time, err error)
+	// SetThrottle stores the state of key; failures 0 deletes it.
+	SetThrottle(ctx context.Context, key string, failures int, until time.Time) error
+	// DeleteStaleThrottles deletes the keys whose refusal ended before `before`.
+	DeleteStaleThrottles(ctx context.Context, before time.Time) (int, error)
+}
 
-	// UserByPhone returns the oldest user with the phone (normal form), with or without its
-	// leading "+" (a number typed once with and once without it is the same number), or
-	// ErrNotFound.
-	UserByPhone(ctx context.Context, phone string) (User, error)
-	// UserByExternalID returns the oldest user with the external id, or ErrNotFound.
-	UserByExternalID(ctx context.Context, externalID string) (User, error)
-	// QueryUsers returns the users q selects, in its order, and their total (see Query.Total).
-	// The users it returns carry no PasswordHash, and LoginCanon and EmailCanon only when q sorts
-	// by login or email.
-	// A query the store cannot build (a field or operator outside its allowlists) is an error.
-	QueryUsers(ctx context.Context, q Query) ([]User, int, error)
+// Backuper is an optional ability of a Store: it writes a consistent copy of its data to a new
+// file. authcube's Engine.Backup finds it by type assertion and fails without it.
+type Backuper interface {
+	// BackupTo writes a consistent copy of the data to path, which must not exist, and syncs
+	// it. It runs beside other calls; the copy holds every transaction committed before it
+	// started. It is safe for concurrent use.
+	BackupTo(ctx context.Context, path string) error
+}
 
-	// Close releases the store. Calls after Close fail.
-	Close() error
+// Exclusive is an optional ability of a Store: it reports whether this Store value is the only
+// writer of its data while it is open (no other process, and no other Store value in this
+// process, changes it), as for an embedded database in a locked directory. An engine keeps
+// sessions in memory only over a store that is exclusive or a [Notifier]: otherwise a session
+// revoked through another client would stay usable from its memory.
+type Exclusive interface {
+	// Exclusive reports whether no one else changes the data. It is safe for concurrent use,
+	// and its answer does not change while the store is open.
+	Exclusive() bool
+}
+
+// SessionEvent is a change to sessions that some client of a shared store committed.
+type SessionEvent struct {
+	// TokenHashes are the sessions that ended or now act for another user: destroyed, revoked,
+	// expired, signed in or out, and those of a user whose password changed or was reset, or
+	// who was deleted. A copy of any of them kept in memory must be dropped.
+	TokenHashes [][32]byte
+	// Lost reports that events may have been missed since the previous one (the subscription's
+	// connection was lost, say); TokenHashes is then empty. A subscriber must drop every
+	// session it keeps and must not answer from memory until the next event with Lost false,
+	// which the store delivers (with no token hashes, if none) as soon as the subscription
+	// is live again.
+	Lost bool
+}
+
+// Notifier is an optional ability of a Store that several engines share (one database behind
+// several instances): it publishes every session change any of them commits, so that each may
+// keep sessions in memory and drop them when they change elsewhere. An engine keeps sessions in
+// memory only over a store that is [Exclusive] or a Notifier.
+type Notifier interface {
+	// SubscribeSessions calls f with every SessionEvent committed through any client of the
+	// data, this Store included, from the moment it returns nil until ctx ends. f is called
+	// from one goroutine at a time, after the change has committed, and must not block for
+	// long. A subscription that cannot be started is an error; a subscription lost later is
+	// reported to f with Lost and resumed by the store. It is safe for concurrent use.
+	SubscribeSessions(ctx context.Context, f func(SessionEvent)) error
 }
 
 // UserChange is what UpdateUser changes: the fields that are not nil. Login and LoginCanon (and

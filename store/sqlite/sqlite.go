@@ -29,6 +29,11 @@ type Options struct {
 	ReadConns int
 	// MaxBatch is the most operations one group commit takes; 0 means 256.
 	MaxBatch int
+	// Exclusive promises that nothing else writes the database while this Store is open: no
+	// other process, and no other Store of the file in this process (the caller holds a lock on
+	// its directory, as authcube's Open does). [Store.Exclusive] reports it, and an engine then
+	// keeps sessions in memory. false (the default) promises nothing.
+	Exclusive bool
 }
 
 // Store is the SQLite store. It is safe for concurrent use.
@@ -37,11 +42,17 @@ type Store struct {
 	rdb     *sql.DB   // database/sql reads, for DB()
 	w       *writer
 
+	exclusive bool // Options.Exclusive
+
 	closeOnce sync.Once
 	closeErr  error
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store     = (*Store)(nil)
+	_ store.Backuper  = (*Store)(nil)
+	_ store.Exclusive = (*Store)(nil)
+)
 
 // Open opens (creating when missing) the database file at path, applies the embedded
 // migrations and starts the writer. A database whose schema is newer than this code is refused
@@ -104,9 +115,13 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	cdb.SetMaxOpenConns(1)
-	s := &Store{readers: newReadPool(path, opt.ReadConns), rdb: rdb, w: newWriter(wconn, opt.MaxBatch, newCheckpointer(cdb))}
+	s := &Store{readers: newReadPool(path, opt.ReadConns), rdb: rdb, w: newWriter(wconn, opt.MaxBatch, newCheckpointer(cdb)), exclusive: opt.Exclusive}
 	return s, nil
 }
+
+// Exclusive implements [store.Exclusive]: it reports Options.Exclusive, the opener's promise
+// that nothing else writes the database.
+func (s *Store) Exclusive() bool { return s.exclusive }
 
 // writePragmas are set on the writer's connection. synchronous=FULL: a revoked session or a
 // used reset token must not come back after a power cut.

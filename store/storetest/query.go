@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -14,11 +15,22 @@ import (
 	"github.com/authcube/authcube/store"
 )
 
-// This file holds the subtests of QueryUsers: every field and operator against an in-memory
-// computation over a fixed data set, sorting, paging by offset and by key, and totals.
+// This file holds the subtests of store.Queries: UserByPhone and UserByExternalID, and QueryUsers
+// with every field and operator against an in-memory computation over a fixed data set,
+// sorting, paging by offset and by key, and totals.
 
-// runQuery registers the subtests of QueryUsers.
+// runQuery registers the subtests of store.Queries.
 func runQuery(t *testing.T, sub func(t *testing.T, name string, f func(t *testing.T, s store.Store))) {
+	t.Run("UserByPhone", func(t *testing.T) {
+		sub(t, "Oldest", func(t *testing.T, s store.Store) {
+			testOldestBy(t, s, true, func(u *store.User, v string) { u.Phone = v }, s.UserByPhone)
+		})
+	})
+	t.Run("UserByExternalID", func(t *testing.T) {
+		sub(t, "Oldest", func(t *testing.T, s store.Store) {
+			testOldestBy(t, s, false, func(u *store.User, v string) { u.ExternalID = v }, s.UserByExternalID)
+		})
+	})
 	t.Run("QueryUsers", func(t *testing.T) {
 		sub(t, "RoundTrip", testQueryRoundTrip)
 		sub(t, "Filters", testQueryFilters)
@@ -808,4 +820,64 @@ func testQueryRefused(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	assert.Len(t, got, len(queryData))
 	assert.Equal(t, len(queryData), total)
+}
+
+// testOldestBy checks a non-unique look-up: the oldest (lowest id) match, "" never matches,
+// otherwise ErrNotFound. With plusSame (phones), a value with and without its leading "+" is
+// the same value.
+func testOldestBy(t *testing.T, s store.Store, plusSame bool, set func(u *store.User, v string), by func(ctx context.Context, v string) (store.User, error)) {
+	ctx := t.Context()
+	mk := func(n int, v string) store.User {
+		u := numberedUser(n)
+		set(&u, v)
+		return createUser(t, s, u)
+	}
+	mk(1, "") // users with no value come first: "" must not find them
+	first := mk(2, "14155550100")
+	plus := mk(3, "+14155550100")
+	second := mk(4, "14155550100")
+	mk(5, "")
+	solo := mk(6, "447911123456")
+	plusOnly := mk(7, "+447911000000")
+
+	type lookup struct {
+		value string
+		want  int64
+	}
+	cases := []lookup{{"14155550100", first.ID}, {"447911123456", solo.ID}, {"+447911000000", plusOnly.ID}}
+	if plusSame {
+		cases = append(cases, lookup{"+14155550100", first.ID}, lookup{"+447911123456", solo.ID}, lookup{"447911000000", plusOnly.ID})
+	} else {
+		cases = append(cases, lookup{"+14155550100", plus.ID})
+	}
+	for _, tc := range cases {
+		got, err := by(ctx, tc.value)
+		require.NoError(t, err, "value %q", tc.value)
+		assert.Equal(t, tc.want, got.ID, "value %q: the oldest", tc.value)
+	}
+	got, err := by(ctx, "447911123456")
+	require.NoError(t, err)
+	assert.Equal(t, normUser(solo), normUser(got), "the whole user")
+
+	missing := []string{"", "1415555010", "14155550100 ", "%", "_4155550100"}
+	if !plusSame {
+		missing = append(missing, "+447911123456", "447911000000")
+	}
+	for _, v := range missing {
+		_, err := by(ctx, v)
+		assert.ErrorIs(t, err, store.ErrNotFound, "value %q", v)
+	}
+
+	// With the oldest gone, the next oldest.
+	se := userSession("first", first.ID, at(0))
+	createSessions(t, s, se)
+	_, err = s.DeleteUser(ctx, se.TokenHash, first.ID)
+	require.NoError(t, err)
+	next := second.ID
+	if plusSame {
+		next = plus.ID
+	}
+	got, err = by(ctx, "14155550100")
+	require.NoError(t, err)
+	assert.Equal(t, next, got.ID)
 }

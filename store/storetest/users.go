@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -12,10 +11,51 @@ import (
 	"github.com/authcube/authcube/store"
 )
 
-// This file holds the subtests of UpdateUser, DeleteUser, UserByPhone and UserByExternalID.
+// This file holds the subtests of store.Users.
 
-// runUsers registers the subtests of the user writes and the non-unique look-ups.
+// runUsers registers the subtests of store.Users.
 func runUsers(t *testing.T, sub func(t *testing.T, name string, f func(t *testing.T, s store.Store))) {
+	t.Run("CreateUser", func(t *testing.T) {
+		sub(t, "RoundTrip", testCreateUserRoundTrip)
+		sub(t, "IncreasingIDs", testCreateUserIncreasingIDs)
+		sub(t, "EmailOnly", testCreateUserEmailOnly)
+		sub(t, "LoginOnly", testCreateUserLoginOnly)
+		sub(t, "EmptyFields", testCreateUserEmptyFields)
+		sub(t, "LoginConflict", testCreateUserLoginConflict)
+		sub(t, "EmailConflict", testCreateUserEmailConflict)
+	})
+	t.Run("User", func(t *testing.T) {
+		sub(t, "Unknown", func(t *testing.T, s store.Store) {
+			createUser(t, s, newUser("alice"))
+			for _, id := range []int64{0, -1, 1 << 40} {
+				_, err := s.User(t.Context(), id)
+				assert.ErrorIs(t, err, store.ErrNotFound, "id %d", id)
+			}
+		})
+	})
+	t.Run("UserByLogin", func(t *testing.T) {
+		sub(t, "Unknown", func(t *testing.T, s store.Store) {
+			createUser(t, s, newUser("alice"))
+			for _, login := range []string{"bob", "alic", "alice ", ""} {
+				_, err := s.UserByLogin(t.Context(), login)
+				assert.ErrorIs(t, err, store.ErrNotFound, "login %q", login)
+			}
+		})
+	})
+	t.Run("UserByEmail", func(t *testing.T) {
+		sub(t, "Unknown", func(t *testing.T, s store.Store) {
+			u := newUser("alice")
+			u.Email, u.EmailCanon = "alice@example.com", "alice@example.com"
+			createUser(t, s, u)
+			for _, email := range []string{"bob@example.com", "alice", ""} {
+				_, err := s.UserByEmail(t.Context(), email)
+				assert.ErrorIs(t, err, store.ErrNotFound, "email %q", email)
+			}
+		})
+	})
+	t.Run("SetPasswordHash", func(t *testing.T) {
+		sub(t, "CompareAndSwap", testSetPasswordHash)
+	})
 	t.Run("UpdateUser", func(t *testing.T) {
 		sub(t, "OnlyNonNilFields", testUpdateOnlyNonNil)
 		sub(t, "ClearLoginAndEmail", testUpdateClear)
@@ -31,16 +71,6 @@ func runUsers(t *testing.T, sub func(t *testing.T, name string, f func(t *testin
 		sub(t, "Deletes", testDeleteUser)
 		sub(t, "WrongSession", testDeleteUserWrongSession)
 		sub(t, "IDsNeverReused", testDeleteUserIDsNeverReused)
-	})
-	t.Run("UserByPhone", func(t *testing.T) {
-		sub(t, "Oldest", func(t *testing.T, s store.Store) {
-			testOldestBy(t, s, true, func(u *store.User, v string) { u.Phone = v }, s.UserByPhone)
-		})
-	})
-	t.Run("UserByExternalID", func(t *testing.T) {
-		sub(t, "Oldest", func(t *testing.T, s store.Store) {
-			testOldestBy(t, s, false, func(u *store.User, v string) { u.ExternalID = v }, s.UserByExternalID)
-		})
 	})
 }
 
@@ -639,62 +669,191 @@ func testDeleteUserIDsNeverReused(t *testing.T, s store.Store) {
 	}
 }
 
-// testOldestBy checks a non-unique look-up: the oldest (lowest id) match, "" never matches,
-// otherwise ErrNotFound. With plusSame (phones), a value with and without its leading "+" is
-// the same value.
-func testOldestBy(t *testing.T, s store.Store, plusSame bool, set func(u *store.User, v string), by func(ctx context.Context, v string) (store.User, error)) {
+// fullUser returns a user with every field set.
+func fullUser() store.User {
+	return store.User{
+		ID:            999, // ignored
+		Login:         "Alice_Smith",
+		LoginCanon:    "alice_smith",
+		Email:         "Alice.Smith@Example.COM",
+		EmailCanon:    "alice.smith@example.com",
+		PasswordHash:  "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+		FullName:      "Alice Smith-Jones Ünal",
+		Phone:         "+14155550100",
+		Website:       "https://alice.example.com/",
+		ExternalID:    "ext-42",
+		Tags:          []string{"zeta", "alpha", "mid"},
+		CustomData:    `{"colour":"blue","n":1}`,
+		AvatarUID:     "3f1c2a9e8b7d4c6f",
+		CreatedAt:     at(123 * time.Millisecond),
+		UpdatedAt:     at(time.Hour + 456*time.Millisecond),
+		LastRequestAt: at(2*time.Hour + 789*time.Millisecond),
+	}
+}
+
+// requireUserEverywhere requires that want reads back the same by id, login and email.
+func requireUserEverywhere(t *testing.T, s store.Store, want store.User) {
+	t.Helper()
 	ctx := t.Context()
-	mk := func(n int, v string) store.User {
-		u := numberedUser(n)
-		set(&u, v)
-		return createUser(t, s, u)
-	}
-	mk(1, "") // users with no value come first: "" must not find them
-	first := mk(2, "14155550100")
-	plus := mk(3, "+14155550100")
-	second := mk(4, "14155550100")
-	mk(5, "")
-	solo := mk(6, "447911123456")
-	plusOnly := mk(7, "+447911000000")
-
-	type lookup struct {
-		value string
-		want  int64
-	}
-	cases := []lookup{{"14155550100", first.ID}, {"447911123456", solo.ID}, {"+447911000000", plusOnly.ID}}
-	if plusSame {
-		cases = append(cases, lookup{"+14155550100", first.ID}, lookup{"+447911123456", solo.ID}, lookup{"447911000000", plusOnly.ID})
-	} else {
-		cases = append(cases, lookup{"+14155550100", plus.ID})
-	}
-	for _, tc := range cases {
-		got, err := by(ctx, tc.value)
-		require.NoError(t, err, "value %q", tc.value)
-		assert.Equal(t, tc.want, got.ID, "value %q: the oldest", tc.value)
-	}
-	got, err := by(ctx, "447911123456")
+	got, err := s.User(ctx, want.ID)
 	require.NoError(t, err)
-	assert.Equal(t, normUser(solo), normUser(got), "the whole user")
+	require.Equal(t, normUser(want), normUser(got), "User")
+	if want.LoginCanon != "" {
+		got, err := s.UserByLogin(ctx, want.LoginCanon)
+		require.NoError(t, err)
+		require.Equal(t, normUser(want), normUser(got), "UserByLogin")
+	}
+	if want.EmailCanon != "" {
+		got, err := s.UserByEmail(ctx, want.EmailCanon)
+		require.NoError(t, err)
+		require.Equal(t, normUser(want), normUser(got), "UserByEmail")
+	}
+}
 
-	missing := []string{"", "1415555010", "14155550100 ", "%", "_4155550100"}
-	if !plusSame {
-		missing = append(missing, "+447911123456", "447911000000")
-	}
-	for _, v := range missing {
-		_, err := by(ctx, v)
-		assert.ErrorIs(t, err, store.ErrNotFound, "value %q", v)
-	}
+func testCreateUserRoundTrip(t *testing.T, s store.Store) {
+	u := createUser(t, s, fullUser())
+	requireUserEverywhere(t, s, u)
 
-	// With the oldest gone, the next oldest.
-	se := userSession("first", first.ID, at(0))
-	createSessions(t, s, se)
-	_, err = s.DeleteUser(ctx, se.TokenHash, first.ID)
+	got, err := s.User(t.Context(), u.ID)
 	require.NoError(t, err)
-	next := second.ID
-	if plusSame {
-		next = plus.ID
+	assert.Equal(t, []string{"zeta", "alpha", "mid"}, got.Tags, "tags keep their order")
+
+	// The look-ups take the canonical forms, not what was typed.
+	_, err = s.UserByLogin(t.Context(), u.Login)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.UserByEmail(t.Context(), u.Email)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func testCreateUserIncreasingIDs(t *testing.T, s store.Store) {
+	var last int64
+	for i := range 10 {
+		id, err := s.CreateUser(t.Context(), newUser(fmt.Sprintf("user%d", i)))
+		require.NoError(t, err)
+		require.Greater(t, id, last)
+		last = id
 	}
-	got, err = by(ctx, "14155550100")
+}
+
+func testCreateUserEmailOnly(t *testing.T, s store.Store) {
+	var users []store.User
+	for i := range 3 {
+		u := store.User{
+			Email:      fmt.Sprintf("User%d@Example.com", i),
+			EmailCanon: fmt.Sprintf("user%d@example.com", i),
+			Tags:       []string{"email-only"},
+			CreatedAt:  at(time.Duration(i) * time.Second),
+			UpdatedAt:  at(time.Duration(i) * time.Second),
+		}
+		users = append(users, createUser(t, s, u)) // several users without a login do not collide
+	}
+	for _, u := range users {
+		requireUserEverywhere(t, s, u)
+	}
+	_, err := s.UserByLogin(t.Context(), "")
+	assert.ErrorIs(t, err, store.ErrNotFound, "no login is not a login")
+}
+
+func testCreateUserLoginOnly(t *testing.T, s store.Store) {
+	var users []store.User
+	for i := range 3 {
+		users = append(users, createUser(t, s, newUser(fmt.Sprintf("login%d", i))))
+	}
+	for _, u := range users {
+		requireUserEverywhere(t, s, u)
+	}
+	_, err := s.UserByEmail(t.Context(), "")
+	assert.ErrorIs(t, err, store.ErrNotFound, "no email is not an email")
+}
+
+func testCreateUserEmptyFields(t *testing.T, s store.Store) {
+	nilTags := createUser(t, s, store.User{Login: "a", LoginCanon: "a"}) // zero times too
+	requireUserEverywhere(t, s, nilTags)
+
+	emptyTags := newUser("b")
+	emptyTags.Tags = []string{}
+	emptyTags = createUser(t, s, emptyTags)
+	got, err := s.User(t.Context(), emptyTags.ID)
 	require.NoError(t, err)
-	assert.Equal(t, next, got.ID)
+	assert.Empty(t, got.Tags)
+	assert.Equal(t, "", got.PasswordHash)
+	assert.Equal(t, "", got.Email)
+	assert.Equal(t, "", got.EmailCanon)
+	assert.Equal(t, "", got.FullName)
+	assert.Equal(t, "", got.CustomData)
+
+	one := newUser("c")
+	one.Tags = []string{"only"}
+	requireUserEverywhere(t, s, createUser(t, s, one))
+}
+
+func testCreateUserLoginConflict(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	first := fullUser()
+	first = createUser(t, s, first)
+
+	dup := newUser(first.LoginCanon)
+	dup.Login = "ALICE_SMITH"
+	dup.Email, dup.EmailCanon = "new@example.com", "new@example.com"
+	dup.Tags = []string{"dup"}
+	_, err := s.CreateUser(ctx, dup)
+	requireConflict(t, err, "login")
+
+	// Nothing of the failed user is stored.
+	_, err = s.UserByEmail(ctx, "new@example.com")
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.User(ctx, first.ID+1)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	requireUserEverywhere(t, s, first)
+
+	// Both unique columns taken: still a conflict.
+	both := newUser(first.LoginCanon)
+	both.EmailCanon = first.EmailCanon
+	_, err = s.CreateUser(ctx, both)
+	var ce *store.ConflictError
+	require.ErrorAs(t, err, &ce)
+
+	// The email of the failed user is free for the next one.
+	dup.Login, dup.LoginCanon = "alice2", "alice2"
+	requireUserEverywhere(t, s, createUser(t, s, dup))
+}
+
+func testCreateUserEmailConflict(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	first := createUser(t, s, fullUser())
+
+	dup := newUser("someone_else")
+	dup.Email, dup.EmailCanon = "ALICE.SMITH@example.com", first.EmailCanon
+	_, err := s.CreateUser(ctx, dup)
+	requireConflict(t, err, "email")
+
+	// An email-only user conflicts too.
+	emailOnly := store.User{Email: "a@x", EmailCanon: first.EmailCanon}
+	_, err = s.CreateUser(ctx, emailOnly)
+	requireConflict(t, err, "email")
+
+	_, err = s.UserByLogin(ctx, "someone_else")
+	assert.ErrorIs(t, err, store.ErrNotFound, "nothing of the failed user is stored")
+	_, err = s.User(ctx, first.ID+1)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	requireUserEverywhere(t, s, first)
+}
+
+func testSetPasswordHash(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := createUser(t, s, newUser("alice")) // no password yet
+	other := newUser("bob")
+	other.PasswordHash = "bob-hash"
+	other = createUser(t, s, other)
+
+	require.ErrorIs(t, s.SetPasswordHash(ctx, u.ID, "not-the-hash", "h1"), store.ErrStale)
+	require.NoError(t, s.SetPasswordHash(ctx, u.ID, "", "h1"))
+	u.PasswordHash = "h1"
+	requireUserEverywhere(t, s, u)
+	require.ErrorIs(t, s.SetPasswordHash(ctx, u.ID, "", "h2"), store.ErrStale, "the old hash changed")
+	require.NoError(t, s.SetPasswordHash(ctx, u.ID, "h1", "h2"))
+	u.PasswordHash = "h2"
+	requireUserEverywhere(t, s, u)
+	requireUserEverywhere(t, s, other)
+	require.ErrorIs(t, s.SetPasswordHash(ctx, 1<<40, "", "h3"), store.ErrNotFound)
 }
