@@ -473,32 +473,6 @@ func (e *Engine) readRand(b []byte) error {
 	return err
 }
 
-// storeErr maps a store error to the public one: not found and conflicts keep their meaning,
-// anything else is internal (and denies: S29).
-func storeErr(op string, err error) error {
-	var ce *store.ConflictError
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, store.ErrNotFound):
-		return errorFor(ErrNotFound, op, "")
-	case errors.As(err, &ce):
-		return errorFor(ErrConflict, op, ce.Field)
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &Error{Code: CodeInternal, Op: op, Message: "request cancelled", Err: err}
-	}
-	return internal(op, err)
-}
-
-// invalidFrom maps a validation error of internal/canon to ErrInvalid.
-func invalidFrom(op string, err error) error {
-	var ce *canon.Error
-	if errors.As(err, &ce) {
-		return invalid(op, ce.Field, ce.Reason)
-	}
-	return internal(op, err)
-}
-
 // AppID returns the application id the engine reports in sessions (Config.AppID, 1 by
 // default). It is safe to call at any time, also after Close.
 func (e *Engine) AppID() int64 { return e.cfg.AppID }
