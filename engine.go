@@ -372,7 +372,9 @@ func (e *Engine) closeStore() error {
 }
 
 // begin registers a call in flight; it fails with ErrClosed once Close has started. Every
-// exported method calls it first and defers e.done().
+// exported method but Close and AppID calls it (directly, or through enter, lookUp, run or
+// another exported method) before it touches the store, the files or the mail queue, and then
+// defers e.done(); only checks of its arguments may come before it.
 func (e *Engine) begin(op string) error {
 	e.inflight.Add(1)
 	if e.closed.Load() {
