@@ -1,13 +1,16 @@
 package authcube
 
 import (
+	"context"
 	"go/ast"
 	"go/constant"
 	"go/parser"
 	"go/token"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -33,6 +36,56 @@ func TestQueryNamesAgreeWithStore(t *testing.T) {
 		fields = append(fields, v)
 	}
 	assert.ElementsMatch(t, fields, kinds, "fieldKinds lists every Field constant and nothing else")
+}
+
+// TestStoreServesEveryQueryName runs, on the engine's own SQLite store, a query sorted by every
+// field, an Eq and a Ne condition on every field, and every operator once: a name the root
+// accepts and the store does not know would fail here rather than in a caller's query.
+func TestStoreServesEveryQueryName(t *testing.T) {
+	ctx := context.Background()
+	e, err := Open(ctx, Config{
+		Dir: t.TempDir(), Hashing: HashParams{MemoryKiB: 64, Iterations: 1, Parallelism: 1},
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	defer e.Close()
+	app, err := e.CreateSession(ctx)
+	require.NoError(t, err)
+
+	sample := map[Field]any{
+		FieldID: int64(1), FieldLogin: "marvin18", FieldEmail: "marvin@example.org", FieldFullName: "Marvin",
+		FieldPhone: "+447911123456", FieldWebsite: "https://example.org", FieldExternalID: "3789",
+		FieldTags: "apple", FieldCreatedAt: time.Unix(0, 0), FieldUpdatedAt: time.Unix(0, 0),
+		FieldLastRequestAt: time.Unix(0, 0),
+	}
+	opOnce := map[Op]Cond{
+		OpEq: {Field: FieldID, Values: []any{int64(1)}}, OpNe: {Field: FieldID, Values: []any{int64(1)}},
+		OpLt: {Field: FieldID, Values: []any{int64(1)}}, OpLte: {Field: FieldID, Values: []any{int64(1)}},
+		OpGt: {Field: FieldID, Values: []any{int64(1)}}, OpGte: {Field: FieldID, Values: []any{int64(1)}},
+		OpIn: {Field: FieldID, Values: []any{int64(1), int64(2)}}, OpNin: {Field: FieldID, Values: []any{int64(1), int64(2)}},
+		OpAll:      {Field: FieldTags, Values: []any{"apple", "pear"}},
+		OpContains: {Field: FieldLogin, Values: []any{"arv"}}, OpStartsWith: {Field: FieldLogin, Values: []any{"mar"}},
+	}
+	var queries []UserQuery
+	for _, name := range withPrefix(constsOf(t, "query.go"), "Field") {
+		f := Field(name)
+		require.Contains(t, sample, f, "a sample value for field %q", f)
+		queries = append(queries,
+			UserQuery{Sort: f},
+			UserQuery{Where: []Cond{{Field: f, Op: OpEq, Values: []any{sample[f]}}}},
+			UserQuery{Where: []Cond{{Field: f, Op: OpNe, Values: []any{sample[f]}}}})
+	}
+	for _, name := range withPrefix(constsOf(t, "query.go"), "Op") {
+		op := Op(name)
+		c, ok := opOnce[op]
+		require.True(t, ok, "a condition for operator %q", op)
+		c.Op = op
+		queries = append(queries, UserQuery{Where: []Cond{c}})
+	}
+	for _, q := range queries {
+		_, err := e.ListUsers(ctx, app.Token, q)
+		assert.NoError(t, err, "%+v", q)
+	}
 }
 
 // constsOf returns the string constants declared at the top level of the Go file: name → value.
