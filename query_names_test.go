@@ -22,6 +22,7 @@ import (
 // normaliseCond passes names to the store as they are, so a name added or changed on one side
 // only would be refused by the store at run time, or accepted here and never served.
 func TestQueryNamesAgreeWithStore(t *testing.T) {
+	t.Parallel()
 	root := constsOf(t, "query.go")
 	st := constsOf(t, filepath.Join("store", "store.go"))
 	for _, prefix := range []string{"Field", "Op"} {
@@ -42,6 +43,7 @@ func TestQueryNamesAgreeWithStore(t *testing.T) {
 // field, an Eq and a Ne condition on every field, and every operator once: a name the root
 // accepts and the store does not know would fail here rather than in a caller's query.
 func TestStoreServesEveryQueryName(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	e, err := Open(ctx, Config{
 		Dir: t.TempDir(), Hashing: HashParams{MemoryKiB: 64, Iterations: 1, Parallelism: 1},
