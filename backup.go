@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 
+	"github.com/authcube/authcube/internal/fsync"
 	"github.com/authcube/authcube/store"
 )
 
@@ -62,7 +62,7 @@ func (e *Engine) Backup(ctx context.Context, path string) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return internal(op, err)
 	}
-	if err := syncDir(parent); err != nil {
+	if err := fsync.Dir(parent); err != nil {
 		return internal(op, err)
 	}
 	return nil
@@ -79,22 +79,6 @@ func writeSynced(path string, b []byte) error {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// syncDir makes a rename in dir durable (not possible, nor needed, on Windows).
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
 		err = cerr
 	}
 	return err

@@ -17,7 +17,7 @@ import (
 	"github.com/authcube/authcube/authtest"
 )
 
-// R5: a backup taken under write load opens as an engine, passes integrity_check, and holds
+// A backup taken under write load opens as an engine, passes integrity_check, and holds
 // every user and file that was acknowledged before it started.
 func TestBackupUnderLoad(t *testing.T) {
 	t.Parallel()

@@ -1,6 +1,6 @@
 package authcube_test
 
-// R1 crash safety: TestCrashSafety runs this test binary again as a child (TestCrashChild) that
+// Crash safety: TestCrashSafety runs this test binary again as a child (TestCrashChild) that
 // drives the engine back to back from a few goroutines, printing "try ..." before each call and
 // "ack ..." after it has returned successfully; the parent kills it with SIGKILL after a seeded
 // number of acknowledgements, reopens the same directory (damage accumulates over the rounds),

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/authcube/authcube/internal/fsync"
 )
 
 // Device tokens (S36, OWASP's "device cookies"): a user session carries one, and a sign-in that
@@ -73,7 +75,7 @@ func (e *Engine) loadDeviceKey() ([]byte, error) {
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err == nil {
-		err = syncDir(e.cfg.Dir)
+		err = fsync.Dir(e.cfg.Dir)
 	}
 	if err != nil {
 		return nil, err

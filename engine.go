@@ -372,7 +372,9 @@ func (e *Engine) closeStore() error {
 }
 
 // begin registers a call in flight; it fails with ErrClosed once Close has started. Every
-// exported method calls it first and defers e.done().
+// exported method but Close and AppID calls it (directly, or through enter, lookUp, run or
+// another exported method) before it touches the store, the files or the mail queue, and then
+// defers e.done(); only checks of its arguments may come before it.
 func (e *Engine) begin(op string) error {
 	e.inflight.Add(1)
 	if e.closed.Load() {
@@ -471,32 +473,6 @@ func (e *Engine) readRand(b []byte) error {
 	defer e.randMu.Unlock()
 	_, err := io.ReadFull(e.cfg.Rand, b)
 	return err
-}
-
-// storeErr maps a store error to the public one: not found and conflicts keep their meaning,
-// anything else is internal (and denies: S29).
-func storeErr(op string, err error) error {
-	var ce *store.ConflictError
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, store.ErrNotFound):
-		return errorFor(ErrNotFound, op, "")
-	case errors.As(err, &ce):
-		return errorFor(ErrConflict, op, ce.Field)
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return &Error{Code: CodeInternal, Op: op, Message: "request cancelled", Err: err}
-	}
-	return internal(op, err)
-}
-
-// invalidFrom maps a validation error of internal/canon to ErrInvalid.
-func invalidFrom(op string, err error) error {
-	var ce *canon.Error
-	if errors.As(err, &ce) {
-		return invalid(op, ce.Field, ce.Reason)
-	}
-	return internal(op, err)
 }
 
 // AppID returns the application id the engine reports in sessions (Config.AppID, 1 by

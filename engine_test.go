@@ -526,7 +526,7 @@ func TestSignUpErrorMessage(t *testing.T) {
 	assert.NotErrorIs(t, err, authcube.ErrInvalid)
 }
 
-// S11, R2: 100 concurrent sign-ups of one login in four spellings give exactly one success.
+// S11: 100 concurrent sign-ups of one login in four spellings give exactly one success.
 func TestConcurrentSignUpsOfOneLogin(t *testing.T) {
 	t.Parallel()
 	te := newTestEngine(t, func(c *authcube.Config) { c.Rand = nil }) // crypto/rand: many goroutines
@@ -557,7 +557,7 @@ func TestConcurrentSignUpsOfOneLogin(t *testing.T) {
 	assert.Equal(t, 99, conflicts)
 }
 
-// R2: 1000 concurrent sign-ins all succeed; no SQLITE_BUSY or other error reaches a caller.
+// 1000 concurrent sign-ins all succeed; no SQLITE_BUSY or other error reaches a caller.
 func TestThousandConcurrentSignIns(t *testing.T) {
 	t.Parallel()
 	te := newTestEngine(t, func(c *authcube.Config) { c.Rand = nil })

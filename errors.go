@@ -1,10 +1,14 @@
 package authcube
 
 import (
+	"context"
 	"errors"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/authcube/authcube/internal/canon"
+	"github.com/authcube/authcube/store"
 )
 
 // Code is the machine-readable kind of an [Error]. Codes are stable strings; match them with
@@ -169,4 +173,30 @@ func scrubSecret(err error, secret string) error {
 		return err
 	}
 	return &scrubbed{msg: msg, err: err}
+}
+
+// storeErr maps a store error to the public one: not found and conflicts keep their meaning,
+// anything else is internal (and denies: S29).
+func storeErr(op string, err error) error {
+	var ce *store.ConflictError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return errorFor(ErrNotFound, op, "")
+	case errors.As(err, &ce):
+		return errorFor(ErrConflict, op, ce.Field)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &Error{Code: CodeInternal, Op: op, Message: "request cancelled", Err: err}
+	}
+	return internal(op, err)
+}
+
+// invalidFrom maps a validation error of internal/canon to ErrInvalid.
+func invalidFrom(op string, err error) error {
+	var ce *canon.Error
+	if errors.As(err, &ce) {
+		return invalid(op, ce.Field, ce.Reason)
+	}
+	return internal(op, err)
 }

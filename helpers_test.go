@@ -2,41 +2,21 @@ package authcube_test
 
 import (
 	"context"
-	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/authcube/authcube"
+	"github.com/authcube/authcube/authtest"
 )
 
-// fakeClock is the engine's clock in tests: time moves only when the test says so.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock returns a fake clock at authtest.Start: time moves only when the test says so.
+func newClock() *authtest.Clock { return authtest.NewClock(authtest.Start) }
 
 // cheapHashing keeps tests fast; Open logs (to the discarded logger) that it is weak.
-var cheapHashing = authcube.HashParams{MemoryKiB: 64, Iterations: 1, Parallelism: 1}
+var cheapHashing = authtest.CheapHashing
 
 // seeded returns a deterministic random source.
 func seeded(seed byte) *rand.ChaCha8 {
@@ -73,34 +53,33 @@ func (r *events) last() authcube.Event {
 	return r.list[len(r.list)-1]
 }
 
-// testEngine is an engine in a temporary directory with a fake clock, a seeded random source
-// and cheap hashing.
+// testEngine is an authtest.Env's engine (a temporary directory, a fake clock, a seeded random
+// source, cheap hashing) with the default mail outbox in Dir/outbox instead of authtest's
+// Mailbox, the events it emits recorded, and its Config at hand to open the directory again.
 type testEngine struct {
 	*authcube.Engine
 	cfg    authcube.Config
-	clock  *fakeClock
+	clock  *authtest.Clock
 	events *events
 }
 
+// newTestEngine opens a testEngine through authtest.New; mods change its Config last.
 func newTestEngine(t testing.TB, mods ...func(*authcube.Config)) *testEngine {
 	t.Helper()
 	te := &testEngine{clock: newClock(), events: &events{}}
-	te.cfg = authcube.Config{
-		Dir:     t.TempDir(),
-		Hashing: cheapHashing,
-		Now:     te.clock.Now,
-		Rand:    seeded(1),
-		Logger:  slog.New(slog.DiscardHandler),
-		OnEvent: te.events.add,
-	}
-	te.cfg.QueryTimeout = time.Minute // as authtest: the race detector slows SQLite tenfold
-	for _, m := range mods {
-		m(&te.cfg)
-	}
-	te.open(t)
+	env := authtest.New(t, authtest.WithClock(te.clock), authtest.WithConfig(func(c *authcube.Config) {
+		c.Mailer = nil // the outbox, as a program gets by default
+		c.OnEvent = te.events.add
+		for _, m := range mods {
+			m(c)
+		}
+		te.cfg = *c
+	}))
+	te.Engine = env.Engine
 	return te
 }
 
+// open opens te.cfg (again), after the test closed the engine and perhaps changed te.cfg.
 func (te *testEngine) open(t testing.TB) {
 	t.Helper()
 	e, err := authcube.Open(context.Background(), te.cfg)

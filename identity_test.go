@@ -24,10 +24,10 @@ import (
 // firebaseEnv is an Env with firebase_phone and firebase_email providers trusting issuer, whose
 // clock follows the Env's.
 func firebaseEnv(t *testing.T) (*authtest.Env, *firebasetest.Issuer, authcube.Session) {
+	clock := newClock()
 	issuer := firebasetest.NewIssuer("demo-project")
-	var env *authtest.Env
-	issuer.Now = func() time.Time { return env.Clock.Now() }
-	env = authtest.New(t, authtest.WithConfig(func(c *authcube.Config) {
+	issuer.Now = clock.Now
+	env := authtest.New(t, authtest.WithClock(clock), authtest.WithConfig(func(c *authcube.Config) {
 		c.Providers = map[string]identity.TokenVerifier{"firebase_phone": issuer.Verifier(), "firebase_email": issuer.Verifier()}
 	}))
 	app, err := env.Engine.CreateSession(ctx)

@@ -121,10 +121,9 @@ func TestLogsS28NoSecretsAndEverySecurityEvent(t *testing.T) {
 	idp.add("bigbird", pwExt, identity.Profile{Subject: "ext-1", Login: "bigbird", Email: "bird@example.org", FullName: "Big Bird"})
 	issuer := firebasetest.NewIssuer("demo-project")
 	otherProject := firebasetest.NewIssuer("other-project")
-	var env *authtest.Env
-	issuer.Now = func() time.Time { return env.Clock.Now() }
-	otherProject.Now = issuer.Now
-	env = authtest.New(t, authtest.WithConfig(func(c *authcube.Config) {
+	clock := newClock()
+	issuer.Now, otherProject.Now = clock.Now, clock.Now
+	env := authtest.New(t, authtest.WithClock(clock), authtest.WithConfig(func(c *authcube.Config) {
 		c.Logger = slog.New(capture.handler())
 		c.OnEvent = rec.add
 		c.Throttle = authcube.ThrottleParams{Free: 2}

@@ -21,31 +21,31 @@ import (
 	"github.com/authcube/authcube/store/sqlite"
 )
 
-// R4: testdata/schema1.sql is a database of the first released schema (the statements of
+// testdata/schema1.sql is a database of the first released schema (the statements of
 // store/sqlite/migrations/0001_init.sql) with users, tags in both users.tags and user_tags, and
 // sessions, as authcube 1 wrote them. Opening it upgrades it with its data kept. (A database
 // newer than the code is refused: TestOpenRefusesNewerSchema.)
 const (
-	r4Password    = "fixture password 1" // every fixture user's password
-	r4UserToken   = "oaKjpKWmp6ipqqusra6vsLGys7S1tre4ubq7vL2-v8A"
-	r4AppToken    = "srO0tba3uLm6u7y9vr_AwcLDxMXGx8jJysvMzc7P0NE"
-	r4SessionID   = "5f0c2a3e-8d1b-4c6f-9a2e-1b3c4d5e6f70"
-	r4FixturePath = "testdata/schema1.sql"
+	schema1Password    = "fixture password 1" // every fixture user's password
+	schema1UserToken   = "oaKjpKWmp6ipqqusra6vsLGys7S1tre4ubq7vL2-v8A"
+	schema1AppToken    = "srO0tba3uLm6u7y9vr_AwcLDxMXGx8jJysvMzc7P0NE"
+	schema1SessionID   = "5f0c2a3e-8d1b-4c6f-9a2e-1b3c4d5e6f70"
+	schema1FixturePath = "testdata/schema1.sql"
 )
 
-// r4Now is shortly after the fixture's sessions were last used (01:30), so they are live.
-var r4Now = time.Date(2025, 6, 1, 2, 0, 0, 0, time.UTC)
+// schema1Now is shortly after the fixture's sessions were last used (01:30), so they are live.
+var schema1Now = time.Date(2025, 6, 1, 2, 0, 0, 0, time.UTC)
 
-// r4Database builds Dir/authcube.db from the fixture with the plain driver, as authcube 1 left it.
-func r4Database(t *testing.T) string {
+// schema1Database builds Dir/authcube.db from the fixture with the plain driver, as authcube 1 left it.
+func schema1Database(t *testing.T) string {
 	t.Helper()
-	fixture, err := os.ReadFile(r4FixturePath)
+	fixture, err := os.ReadFile(schema1FixturePath)
 	require.NoError(t, err)
 	// The fixture starts with the first migration exactly: a released migration never changes.
 	first, err := os.ReadFile("store/sqlite/migrations/0001_init.sql")
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(string(fixture), string(first)),
-		"%s must begin with the text of migration 0001, which must not change once released", r4FixturePath)
+		"%s must begin with the text of migration 0001, which must not change once released", schema1FixturePath)
 
 	dir := t.TempDir()
 	db, err := sql.Open("sqlite", filepath.Join(dir, "authcube.db"))
@@ -59,7 +59,7 @@ func r4Database(t *testing.T) string {
 	return dir
 }
 
-func r4UserVersion(t *testing.T, dir string) int {
+func schema1UserVersion(t *testing.T, dir string) int {
 	t.Helper()
 	db, err := sql.Open("sqlite", filepath.Join(dir, "authcube.db"))
 	require.NoError(t, err)
@@ -78,27 +78,27 @@ func r4UserVersion(t *testing.T, dir string) int {
 func TestMigrationUpgradesSchema1WithData(t *testing.T) {
 	t.Parallel()
 	// The fixture's tokens are the ones whose hashes it stores.
-	for tok, want := range map[string]string{r4UserToken: "cbc32f41", r4AppToken: "79102b65"} {
+	for tok, want := range map[string]string{schema1UserToken: "cbc32f41", schema1AppToken: "79102b65"} {
 		raw, err := base64.RawURLEncoding.DecodeString(tok)
 		require.NoError(t, err)
 		h := sha256.Sum256(raw)
 		require.Equal(t, want, hex.EncodeToString(h[:4]))
 	}
 
-	dir := r4Database(t)
+	dir := schema1Database(t)
 	cfg := authcube.Config{
-		Dir: dir, Hashing: cheapHashing, Now: func() time.Time { return r4Now },
+		Dir: dir, Hashing: cheapHashing, Now: func() time.Time { return schema1Now },
 		Logger: slog.New(slog.DiscardHandler), Mailer: &authtest.Mailbox{},
 	}
 	e, err := authcube.Open(ctx, cfg)
 	require.NoError(t, err, "an engine opens a schema 1 database and upgrades it")
 
 	// The existing user session still works, for its user, with its id.
-	s, err := e.Session(ctx, r4UserToken)
+	s, err := e.Session(ctx, schema1UserToken)
 	require.NoError(t, err, "a session of schema 1 survives the upgrade")
 	assert.Equal(t, int64(1), s.UserID)
-	assert.Equal(t, r4SessionID, s.ID)
-	app, err := e.Session(ctx, r4AppToken)
+	assert.Equal(t, schema1SessionID, s.ID)
+	app, err := e.Session(ctx, schema1AppToken)
 	require.NoError(t, err)
 	assert.False(t, app.IsUser())
 
@@ -158,35 +158,35 @@ func TestMigrationUpgradesSchema1WithData(t *testing.T) {
 	}
 
 	// They sign in with their password, by login and by email.
-	u, err := e.SignIn(ctx, app.Token, authcube.Credentials{Login: "MARVIN18", Password: r4Password})
+	u, err := e.SignIn(ctx, app.Token, authcube.Credentials{Login: "MARVIN18", Password: schema1Password})
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), u.ID)
-	_, err = e.CreateUserSession(ctx, authcube.Credentials{Login: "zoe.k", Password: r4Password})
+	_, err = e.CreateUserSession(ctx, authcube.Credentials{Login: "zoe.k", Password: schema1Password})
 	require.NoError(t, err)
-	bs, err := e.CreateUserSession(ctx, authcube.Credentials{Email: "bird@example.org", Password: r4Password})
+	bs, err := e.CreateUserSession(ctx, authcube.Credentials{Email: "bird@example.org", Password: schema1Password})
 	require.NoError(t, err)
 	assert.Equal(t, int64(3), bs.UserID)
 	_, err = e.CreateUserSession(ctx, authcube.Credentials{Login: "zoe.k", Password: "not the password"})
 	requireCode(t, err, authcube.ErrInvalidCredentials, "")
 
 	// The upgraded database takes new writes: tags keep their counters, new ids follow on.
-	nu, err := e.SignUp(ctx, app.Token, authcube.NewUser{Login: "newcomer", Password: r4Password, FullName: "New Comer", Tags: []string{"apple"}})
+	nu, err := e.SignUp(ctx, app.Token, authcube.NewUser{Login: "newcomer", Password: schema1Password, FullName: "New Comer", Tags: []string{"apple"}})
 	require.NoError(t, err)
 	assert.Equal(t, int64(4), nu.ID)
 	page, err := e.UsersByTags(ctx, app.Token, []string{"apple"}, authcube.Page{})
 	require.NoError(t, err)
 	assert.Equal(t, 3, page.Total)
-	_, err = e.UpdateUser(ctx, r4UserToken, authcube.UserUpdate{Tags: new([]string{"android"}), FullName: new("Marvin Samuel")})
+	_, err = e.UpdateUser(ctx, schema1UserToken, authcube.UserUpdate{Tags: new([]string{"android"}), FullName: new("Marvin Samuel")})
 	require.NoError(t, err)
 	require.NoError(t, e.Close())
 
-	assert.Equal(t, sqlite.SchemaVersion(), r4UserVersion(t, dir), "user_version is the code's after the upgrade")
+	assert.Equal(t, sqlite.SchemaVersion(), schema1UserVersion(t, dir), "user_version is the code's after the upgrade")
 
 	// Reopening (no migration left to run) keeps it all.
 	e, err = authcube.Open(ctx, cfg)
 	require.NoError(t, err)
 	defer e.Close()
-	s, err = e.Session(ctx, r4UserToken)
+	s, err = e.Session(ctx, schema1UserToken)
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), s.UserID)
 	for tag, total := range map[string]int{"apple": 2, "android": 2, "iphone": 0} {
@@ -202,12 +202,12 @@ func TestMigrationUpgradesSchema1WithData(t *testing.T) {
 	assert.Empty(t, page.Users, "the old name left the index")
 }
 
-// R4: each migration is one transaction. A migration that fails (here migration 2, because a
+// Each migration is one transaction. A migration that fails (here migration 2, because a
 // table it creates is in the way) leaves the database at the version before it, with nothing of
 // it applied and the data untouched; once the obstacle is gone, the upgrade completes.
 func TestMigrationFailureRollsBackAndRetries(t *testing.T) {
 	t.Parallel()
-	dir := r4Database(t)
+	dir := schema1Database(t)
 	path := filepath.Join(dir, "authcube.db")
 	db, err := sql.Open("sqlite", path)
 	require.NoError(t, err)
@@ -216,7 +216,7 @@ func TestMigrationFailureRollsBackAndRetries(t *testing.T) {
 	require.NoError(t, err)
 
 	cfg := authcube.Config{
-		Dir: dir, Hashing: cheapHashing, Now: func() time.Time { return r4Now },
+		Dir: dir, Hashing: cheapHashing, Now: func() time.Time { return schema1Now },
 		Logger: slog.New(slog.DiscardHandler), Mailer: &authtest.Mailbox{},
 	}
 	_, err = authcube.Open(ctx, cfg)
@@ -235,9 +235,9 @@ func TestMigrationFailureRollsBackAndRetries(t *testing.T) {
 	require.NoError(t, db.Close())
 	e, err := authcube.Open(ctx, cfg)
 	require.NoError(t, err, "the upgrade completes once the obstacle is gone")
-	page, err := e.UsersByTags(ctx, r4AppToken, []string{"apple"}, authcube.Page{})
+	page, err := e.UsersByTags(ctx, schema1AppToken, []string{"apple"}, authcube.Page{})
 	require.NoError(t, err)
 	assert.Equal(t, 2, page.Total)
 	require.NoError(t, e.Close())
-	assert.Equal(t, sqlite.SchemaVersion(), r4UserVersion(t, dir))
+	assert.Equal(t, sqlite.SchemaVersion(), schema1UserVersion(t, dir))
 }

@@ -21,7 +21,7 @@ type outbox struct {
 const outboxTimeFormat = "20060102T150405.000Z"
 
 // newOutbox opens the outbox directory, creating it, and removes the temporary files a crash
-// left between writing a message and renaming it into place (R1).
+// left between writing a message and renaming it into place.
 func newOutbox(dir string, now func() time.Time, rand func([]byte) error) (*outbox, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err

@@ -30,7 +30,7 @@ func phones(n int) []any {
 
 // TestPagingBoundsDoNotOverflow: pages, condition counts and phone lists beyond the bounds are
 // ErrInvalid naming the field, never an internal error from an overflow or from SQLite, and
-// never a page at a huge offset (item 6).
+// never a page at a huge offset.
 func TestPagingBoundsDoNotOverflow(t *testing.T) {
 	t.Parallel()
 	te := newTestEngine(t)

@@ -12,45 +12,8 @@ import (
 	"github.com/authcube/authcube/store"
 )
 
-const (
-	// DefaultResetTTL is the lifetime of a password-reset token.
-	DefaultResetTTL = time.Hour
-	// DefaultMailFrom is the From address of every message unless Config.MailFrom says otherwise.
-	DefaultMailFrom = "authcube@localhost"
-
-	mailQueueSize = 1024
-	sendTimeout   = 30 * time.Second
-)
-
-// mailJob is one piece of background mail work: a reset request to look up (email set), or a
-// message to send.
-type mailJob struct {
-	emailCanon string
-	msg        Message
-	barrier    chan struct{} // closed when the worker reaches it (FlushMail)
-}
-
-// FlushMail waits until the mail queued before the call has been handled: reset requests
-// looked up and their mail sent, notices sent. Mail is queued off the caller's path (S18), so
-// tests and tools call FlushMail before looking at what was sent. It returns ctx's error if ctx
-// ends first, and ErrClosed after Close (which flushes the queue itself).
-func (e *Engine) FlushMail(ctx context.Context) error {
-	const op = "flush mail"
-	if err := e.begin(op); err != nil {
-		return err
-	}
-	defer e.done()
-	done := make(chan struct{})
-	if err := e.queueMail(ctx, mailJob{barrier: done}); err != nil {
-		return internal(op, err)
-	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return internal(op, ctx.Err())
-	}
-}
+// DefaultResetTTL is the lifetime of a password-reset token.
+const DefaultResetTTL = time.Hour
 
 // ResetPassword asks for a password reset for the account with the email. It validates the
 // address (ErrInvalid when it is not one) and queues the rest — the look-up, a reset token and
@@ -144,60 +107,6 @@ func (e *Engine) ConfirmPasswordReset(ctx context.Context, resetToken, newPasswo
 	e.emit(Event{Kind: PasswordReset, UserID: userID, At: now})
 	e.notify(ctx, MessagePasswordChanged, u.ID, u.Email)
 	return nil
-}
-
-// queueMail hands a job to the background mail worker, waiting while the queue is full.
-func (e *Engine) queueMail(ctx context.Context, job mailJob) error {
-	select {
-	case e.mail <- job:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// notify queues a notice (password changed, email changed) to address; "" sends nothing.
-func (e *Engine) notify(ctx context.Context, kind MessageKind, userID int64, address string) {
-	if address == "" {
-		return
-	}
-	m := Message{Kind: kind, UserID: userID, From: e.cfg.MailFrom, To: address}
-	switch kind {
-	case MessagePasswordChanged:
-		m.Subject = "Your password was changed"
-		m.Text = "The password of your account was just changed.\n\n" +
-			"If it was you, there is nothing to do. If it was not, reset your password at once:\n" +
-			"someone else may have it.\n"
-	case MessageEmailChanged:
-		m.Subject = "Your email address was changed"
-		m.Text = "The email address of your account was just changed, so mail about it no longer\n" +
-			"comes here.\n\nIf it was not you, contact the service at once.\n"
-	}
-	if err := e.queueMail(context.WithoutCancel(ctx), mailJob{msg: m}); err != nil {
-		e.log.Error("authcube: queueing a notice", "kind", kind.String(), "err", err)
-	}
-}
-
-// mailWorker drains the mail queue until it is closed (at Close, after the calls in flight).
-func (e *Engine) mailWorker() {
-	defer close(e.mailDone)
-	for job := range e.mail {
-		if job.barrier != nil {
-			close(job.barrier)
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
-		var err error
-		if job.emailCanon != "" {
-			err = e.sendReset(ctx, job.emailCanon)
-		} else {
-			err = e.cfg.Mailer.Send(ctx, job.msg)
-		}
-		cancel()
-		if err != nil {
-			e.log.Error("authcube: sending mail", "err", err)
-		}
-	}
 }
 
 // sendReset does the work of a reset request off the caller's path: the look-up, a new token

@@ -9,7 +9,9 @@ import (
 )
 
 // The session cache keeps live sessions in memory so that a call with a token does no database
-// read or write for the session in the common case (DESIGN.md "The hot path"). Its rules:
+// read or write for the session in the common case: every call checks a token, and a database
+// read (~10 µs) plus a durable write of the sliding expiry (~130 µs) per call would dominate its
+// cost. Its rules:
 //  1. No fill after revoke: each shard counts revocations; a fill installs only if the count did
 //     not move while it loaded the row.
 //  2. Revocations (sign-out, destroy, revoke, password change, reset, deletion) commit durably

@@ -54,6 +54,7 @@ type Option func(*options)
 
 type options struct {
 	seed   uint64
+	clock  *Clock
 	config []func(*authcube.Config)
 	users  []authcube.NewUser
 }
@@ -64,6 +65,11 @@ func WithConfig(f func(*authcube.Config)) Option {
 	return func(o *options) { o.config = append(o.config, f) }
 }
 
+// WithClock makes the Env's engine run on c (Env.Clock is then c) instead of a new Clock at
+// Start: one clock for several Envs, or a clock that a test gave to something else (an identity
+// provider's tokens) before the Env was made.
+func WithClock(c *Clock) Option { return func(o *options) { o.clock = c } }
+
 // WithSeed sets the seed of the random source; the default is 1. Tokens, session ids and salts
 // depend only on the seed and the calls made.
 func WithSeed(seed uint64) Option { return func(o *options) { o.seed = seed } }
@@ -73,18 +79,21 @@ func WithUsers(users ...authcube.NewUser) Option {
 	return func(o *options) { o.users = append(o.users, users...) }
 }
 
-// New returns an Env for t: a fresh directory under t.TempDir(), a fake clock at Start, a
-// seeded random source, cheap hashing, a Mailbox, and a query time budget (Config.QueryTimeout)
-// of QueryTimeout, since SQLite runs ten to fifty times slower under the race detector and a
-// wall-clock budget must not make tests flaky. The engine is closed when the test ends.
-// Failures to open or to sign users up fail the test.
+// New returns an Env for t: a fresh directory under t.TempDir(), a fake clock at Start (or the
+// one of WithClock), a seeded random source, cheap hashing, a Mailbox, and a query time budget
+// (Config.QueryTimeout) of QueryTimeout, since SQLite runs ten to fifty times slower under the
+// race detector and a wall-clock budget must not make tests flaky. The engine is closed when
+// the test ends. Failures to open or to sign users up fail the test.
 func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	o := options{seed: 1}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	env := &Env{Dir: t.TempDir(), Clock: &Clock{t: Start}, Mailbox: &Mailbox{}}
+	if o.clock == nil {
+		o.clock = NewClock(Start)
+	}
+	env := &Env{Dir: t.TempDir(), Clock: o.clock, Mailbox: &Mailbox{}}
 	var seed [32]byte
 	for i := range 8 {
 		seed[i] = byte(o.seed >> (8 * i))
@@ -198,6 +207,10 @@ type Clock struct {
 	mu sync.Mutex
 	t  time.Time
 }
+
+// NewClock returns a Clock standing at start, for tests that need a fake clock without an Env
+// (an identity provider's tokens, a Config of their own). Every Env has one, at Start.
+func NewClock(start time.Time) *Clock { return &Clock{t: start} }
 
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time {

@@ -56,6 +56,26 @@ func TestEnv(t *testing.T) {
 	assert.Empty(t, env.Mailbox.LastResetToken())
 }
 
+// One Clock, from NewClock, may drive several Envs: moving it moves all of them.
+func TestWithClock(t *testing.T) {
+	at := time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
+	clock := authtest.NewClock(at)
+	assert.Equal(t, at, clock.Now())
+	a := authtest.New(t, authtest.WithClock(clock))
+	b := authtest.New(t, authtest.WithClock(clock))
+	assert.Same(t, clock, a.Clock)
+	_, sa := a.SignedIn(t, "ann")
+	_, sb := b.SignedIn(t, "bob")
+	assert.Equal(t, at, sa.CreatedAt)
+	assert.Equal(t, at, sb.CreatedAt)
+
+	clock.Advance(authcube.DefaultSessionIdleTTL)
+	_, err := a.Engine.Session(context.Background(), sa.Token)
+	require.ErrorIs(t, err, authcube.ErrUnauthorized, "expired: both engines see the time move")
+	_, err = b.Engine.Session(context.Background(), sb.Token)
+	require.ErrorIs(t, err, authcube.ErrUnauthorized, "expired: both engines see the time move")
+}
+
 func BenchmarkNew(b *testing.B) {
 	for b.Loop() {
 		authtest.New(b)

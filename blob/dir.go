@@ -10,10 +10,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/authcube/authcube/internal/fsync"
 )
 
 // tmpPrefix starts the name of every file Put has not finished; OpenDir removes them.
@@ -57,7 +58,7 @@ func OpenDir(path string) (*Dir, error) {
 		return nil, fmt.Errorf("blob: open dir: %w", err)
 	}
 	if errors.Is(statErr, fs.ErrNotExist) {
-		if err := syncPath(filepath.Dir(abs)); err != nil {
+		if err := fsync.Dir(filepath.Dir(abs)); err != nil {
 			return nil, fmt.Errorf("blob: open dir: %w", err)
 		}
 	}
@@ -107,7 +108,7 @@ func (d *Dir) sweep() error {
 		}
 		d.subSynced[i].Store(true)
 	}
-	if err := syncDir(d.root, "."); err != nil {
+	if err := fsync.DirIn(d.root, "."); err != nil {
 		return failf("open dir", err)
 	}
 	return nil
@@ -162,7 +163,7 @@ func (d *Dir) Put(ctx context.Context, uid string, r io.Reader, max int64) (int6
 		return 0, nil, err
 	}
 	done = true
-	if err := syncDir(d.root, sub); err != nil {
+	if err := fsync.DirIn(d.root, sub); err != nil {
 		// Not known durable, so not kept: an error from Put always means no blob.
 		_ = d.root.Remove(name)
 		return 0, nil, failf("put", err)
@@ -216,7 +217,7 @@ func (d *Dir) makeSub(sub string) error {
 	if err := d.root.Mkdir(sub, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return failf("put", err)
 	}
-	if err := syncDir(d.root, "."); err != nil {
+	if err := fsync.DirIn(d.root, "."); err != nil {
 		return failf("put", err)
 	}
 	d.subSynced[i].Store(true)
@@ -415,28 +416,6 @@ func eachEntry(root *os.Root, dir string, fn func(fs.DirEntry) error) error {
 			return err
 		}
 	}
-}
-
-// syncDir fsyncs a directory of the root so the entries created, renamed or removed in it are
-// durable. Windows cannot fsync a directory (and NTFS journals metadata), so it is skipped there.
-func syncDir(root *os.Root, dir string) error { return syncOpened(root.Open, dir) }
-
-// syncPath is syncDir for a directory outside any root (a parent the store created).
-func syncPath(dir string) error { return syncOpened(os.Open, dir) }
-
-func syncOpened(open func(string) (*os.File, error), dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	f, err := open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 func errExist(op string) error { return fmt.Errorf("blob: %s: %w", op, fs.ErrExist) }

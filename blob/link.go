@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/authcube/authcube/internal/fsync"
 )
 
 // Link implements [Store.Link]. dir gets the same layout as the store (dir/ab/abcdef…), so
@@ -55,15 +57,15 @@ func (d *Dir) Link(ctx context.Context, dir string) error {
 		return err
 	}
 	for sub := range made {
-		if err := syncDir(dst, sub); err != nil {
+		if err := fsync.DirIn(dst, sub); err != nil {
 			return failf("link", err)
 		}
 	}
-	if err := syncDir(dst, "."); err != nil {
+	if err := fsync.DirIn(dst, "."); err != nil {
 		return failf("link", err)
 	}
 	if errors.Is(statErr, fs.ErrNotExist) {
-		if err := syncPath(filepath.Dir(abs)); err != nil {
+		if err := fsync.Dir(filepath.Dir(abs)); err != nil {
 			return failf("link", err)
 		}
 	}

@@ -52,7 +52,7 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_user ON sessions (user_id, id) WHERE user_id IS NOT NULL;
 CREATE INDEX sessions_last_request ON sessions (last_request_at);
 
--- Data written by authcube at schema 1 (hand-made fixture for R4; see migrate_test.go).
+-- Data written by authcube at schema 1 (hand-made fixture of the migration tests in migrate_test.go).
 -- Every user's password is "fixture password 1", hashed with argon2id at m=64, t=1, p=1.
 -- Times are Unix ms: 1748736000000 is 2025-06-01T00:00:00Z.
 

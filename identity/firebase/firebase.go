@@ -1,5 +1,5 @@
 // Package firebase verifies Firebase ID tokens offline, following Firebase's rules for
-// third-party JWT libraries (SECURITY.md S21): RS256 signatures by a trusted key, a project id
+// third-party JWT libraries (S21): RS256 signatures by a trusted key, a project id
 // taken from the configuration and never from the token, and strict checks of every claim it
 // reads. It uses only the standard library.
 //

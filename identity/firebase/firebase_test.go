@@ -12,13 +12,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authcube/authcube/authtest"
 	"github.com/authcube/authcube/identity"
 	"github.com/authcube/authcube/identity/firebase"
 	"github.com/authcube/authcube/identity/firebase/firebasetest"
@@ -28,29 +28,11 @@ const project = "demo-authcube"
 
 const phone = "+15551234567"
 
-// clock is a fake clock: time moves only when the test says so.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newIssuer(t testing.TB) (*firebasetest.Issuer, *clock) {
+// newIssuer returns an issuer whose clock (and that of the verifiers made from it) is a fake
+// one: time moves only when the test says so.
+func newIssuer(t testing.TB) (*firebasetest.Issuer, *authtest.Clock) {
 	t.Helper()
-	clk := newClock()
+	clk := authtest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	iss := firebasetest.NewIssuer(project)
 	iss.Now = clk.Now
 	return iss, clk

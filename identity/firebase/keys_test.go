@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/authcube/authcube/authtest"
 	"github.com/authcube/authcube/identity"
 	"github.com/authcube/authcube/identity/firebase"
 	"github.com/authcube/authcube/identity/firebase/firebasetest"
@@ -66,7 +67,7 @@ func (ks *keyServer) set(mode, cc string) {
 	ks.mode, ks.cc = mode, cc
 }
 
-func remoteVerifier(t *testing.T, ks *keyServer, clk *clock) *firebase.Verifier {
+func remoteVerifier(t *testing.T, ks *keyServer, clk *authtest.Clock) *firebase.Verifier {
 	t.Helper()
 	v, err := firebase.New(firebase.Config{ProjectID: project, KeysURL: ks.URL, Client: exactClient(), Now: clk.Now})
 	require.NoError(t, err)

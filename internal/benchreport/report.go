@@ -45,13 +45,14 @@ func (v verdict) String() string {
 
 // row is one line of the targets table.
 type row struct {
-	Op       string // the operation, as the issue names it
+	Op       string // the operation, as the performance targets name it
 	Measures string // the benchmarks and metrics it is derived from
 	Target   string
 	Eval     func(*Results) (measured string, v verdict)
 }
 
-// rows are the targets of issue 8, then the figures measured without a target.
+// rows are the performance targets the engine must reach, then the figures measured without
+// a target.
 var rows = []row{
 	{
 		Op:       "`Session` on a live token, `b.RunParallel` (64 goroutines)",

@@ -1,5 +1,5 @@
 // Package canon validates user profile input and computes the canonical forms
-// used for uniqueness and look-ups (SECURITY.md S1, S2, S10, S20, S26).
+// used for uniqueness and look-ups (S1, S2, S10, S20, S26).
 //
 // Every function is pure: it does no I/O, keeps no state between calls and is
 // safe for concurrent use. Hostile input gets an error, never a panic. Errors

@@ -1,6 +1,6 @@
 // Package commonpw holds a small embedded list of the most commonly used
 // passwords, so that sign-up, password change and password reset can refuse
-// them (SECURITY.md S3).
+// them (S3).
 //
 // Source of common.txt: the public SecLists project
 // (https://github.com/danielmiessler/SecLists, licence MIT), file

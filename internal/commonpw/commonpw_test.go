@@ -12,7 +12,7 @@ import (
 
 func TestIsCommon_RefusesCommonPasswords(t *testing.T) {
 	for _, pw := range []string{
-		"password1234", // SECURITY.md S3 test case
+		"password1234", // a common password S3 must refuse
 		"password",
 		"123456789",
 		"123456",
