@@ -545,10 +545,6 @@ async function emlFiles() {
   }
 }
 
-// decodeQP undoes quoted-printable (the outbox writes text/plain; quoted-printable).
-const decodeQP = (s) =>
-  s.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/gi, (_, h) => String.fromCharCode(parseInt(h, 16)));
-
 // waitForMail polls the outbox for a new message of kind (the file name carries it), at most
 // 50 times 100 ms: the engine sends mail from a background queue.
 async function waitForMail(before, kind, to) {
@@ -556,7 +552,7 @@ async function waitForMail(before, kind, to) {
     for (const name of await emlFiles()) {
       if (before.has(name) || !name.includes(`-${kind}-`)) continue;
       const text = await readFile(join(OUTBOX, name), 'utf8');
-      if (text.includes(`To: ${to}\r\n`)) return { name, text, body: decodeQP(text.split('\r\n\r\n').slice(1).join('\r\n\r\n')) };
+      if (text.includes(`To: ${to}\r\n`)) return { name, text, body: text.split('\r\n\r\n').slice(1).join('\r\n\r\n') };
     }
     await sleep(100);
   }
