@@ -570,4 +570,3 @@ func pngBytes(t *testing.T) []byte {
 	require.NoError(t, png.Encode(&buf, img))
 	return buf.Bytes()
 }
-
