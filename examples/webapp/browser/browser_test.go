@@ -124,12 +124,19 @@ type site struct {
 
 func newSite(t *testing.T, opts ...authtest.Option) *site {
 	t.Helper()
+	return newSiteWith(t, httpauth.Config{Insecure: true}, "127.0.0.1", opts...)
+}
+
+// newSiteWith serves the app with cfg, reached by host.
+func newSiteWith(t *testing.T, cfg httpauth.Config, host string, opts ...authtest.Option) *site {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	base := "http://" + ln.Addr().String()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	base := "http://" + net.JoinHostPort(host, port)
 	opts = append(opts, authtest.WithConfig(func(c *authcube.Config) { c.ResetURL = base + "/reset?token={token}" }))
 	env := authtest.New(t, opts...)
-	h, err := app.New(env.Engine, httpauth.Config{Insecure: true})
+	h, err := app.New(env.Engine, cfg)
 	require.NoError(t, err)
 	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: h}}
 	srv.Start()
@@ -406,6 +413,27 @@ func TestBrowserSignInRememberMeAndCookies(t *testing.T) {
 	assert.NotEqual(t, first, c.Value, "every sign-in makes a fresh token")
 	_, err = s.env.Engine.Session(context.Background(), first)
 	assert.ErrorIs(t, err, authcube.ErrUnauthorized, "and the replaced session is gone")
+}
+
+// TestBrowserSecureCookie: with the default configuration the cookie is __Host-authcube,
+// Secure, HttpOnly, SameSite=Lax, Path=/ and host-only. Browsers treat http://localhost as a
+// secure context, so the default cookie works there without TLS.
+func TestBrowserSecureCookie(t *testing.T) {
+	t.Parallel()
+	s := newSiteWith(t, httpauth.Config{}, "localhost", authtest.WithUsers(authcube.NewUser{Login: "jan10", Password: password}))
+	b := newTab(t, s, "jan")
+	b.signIn("jan10", password, false)
+	require.Equal(t, "Signed in as jan10", b.whoami(), "the browser kept the __Host- cookie")
+	c := b.cookies()["__Host-authcube"]
+	require.NotNil(t, c)
+	assert.True(t, c.Secure)
+	assert.True(t, c.HTTPOnly)
+	assert.Equal(t, network.CookieSameSiteLax, c.SameSite)
+	assert.Equal(t, "/", c.Path)
+	assert.Equal(t, "localhost", c.Domain, "host-only: no Domain attribute")
+	d := b.cookies()["__Host-authcube-device"]
+	require.NotNil(t, d)
+	assert.True(t, d.Secure && d.HTTPOnly)
 }
 
 // TestBrowserChangePassword: a wrong current password is an error on the form (422, not a
