@@ -20,5 +20,6 @@
 // SignIn keeps the token when it upgrades a session, as ConnectyCube's SDKs require. Programs
 // that carry tokens in cookies or URLs should instead call [Engine.CreateUserSession] and
 // [Engine.DestroySession] the old token, so a token planted before sign-in is never upgraded
-// (session fixation, S17).
+// (session fixation, S17). Package httpauth does that for net/http apps, with cookies, a
+// middleware and CSRF protection.
 package authcube

@@ -3,7 +3,6 @@ package rest
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -13,78 +12,18 @@ import (
 	"github.com/authcube/authcube"
 )
 
-// object is a JSON object whose members are decoded on demand, so each field may be given as
-// the SDK or an app sends it (a string or a number, say).
-type object map[string]json.RawMessage
-
-// has reports whether the member is present (null counts as present).
-func (o object) has(name string) bool {
-	_, ok := o[name]
-	return ok
-}
-
-// text returns a member as text: a string as is, a number or boolean as written, null or
-// absence as "". Objects and arrays are refused (422 naming the member).
-func (o object) text(name string) (string, error) {
-	raw, ok := o[name]
-	if !ok {
-		return "", nil
-	}
-	var v any
-	d := json.NewDecoder(strings.NewReader(string(raw)))
-	d.UseNumber()
-	if err := d.Decode(&v); err != nil {
-		return "", invalidField(name, "is not valid JSON")
-	}
-	switch v := v.(type) {
-	case nil:
-		return "", nil
-	case string:
-		return v, nil
-	case json.Number:
-		return v.String(), nil
-	case bool:
-		return strconv.FormatBool(v), nil
-	}
-	return "", invalidField(name, "must be a string")
-}
-
-// obj returns a member that is an object; absent or null gives nil.
-func (o object) obj(name string) (object, error) {
-	raw, ok := o[name]
-	if !ok || string(raw) == "null" {
-		return nil, nil
-	}
-	var v object
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, invalidField(name, "must be an object")
-	}
-	return v, nil
-}
-
-// truthy reports whether a member is present and not null, false, 0, "" or "0".
-func (o object) truthy(name string) bool {
-	s, err := o.text(name)
-	if err != nil {
-		return o.has(name)
-	}
-	return s != "" && s != "false" && s != "0"
-}
-
 // createSession serves POST /session.json: an application session, or a user session with
 // user {login|email, password} or a provider token. The CB-Token header is ignored here: the
-// SDK sends its previous, possibly dead, token (§2.1).
-func (h *handler) createSession(w http.ResponseWriter, r *http.Request) {
+// SDK sends its previous, possibly dead, token on every request.
+func (h *handler) createSession(w http.ResponseWriter, r *http.Request) error {
 	var body object
 	if err := h.decodeBody(w, r, &body); err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	if err := h.checkApp(body); err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
-	// 6.x sends no signature (§5); older clients' nonce, timestamp and signature are ignored,
+	// SDK 6.x sends no signature; older clients' nonce, timestamp and signature are ignored,
 	// since the auth key they are computed with is public anyway. The nonce is echoed.
 	var nonce int64
 	if s, _ := body.text("nonce"); s != "" {
@@ -92,10 +31,9 @@ func (h *handler) createSession(w http.ResponseWriter, r *http.Request) {
 	}
 	creds, signIn, err := credentials(body, true)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
-	creds.ClientAddr = h.clientAddr(r)
+	creds.ClientAddr = h.clients.Addr(r)
 	var s authcube.Session
 	if signIn {
 		s, err = h.e.CreateUserSession(r.Context(), creds)
@@ -103,13 +41,13 @@ func (h *handler) createSession(w http.ResponseWriter, r *http.Request) {
 		s, err = h.e.CreateSession(r.Context())
 	}
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	h.writeJSON(w, http.StatusCreated, sessionBody(s, nonce))
+	return nil
 }
 
-// checkApp checks application_id (a number or a string, §3.2) and auth_key.
+// checkApp checks application_id (the SDK sends a number or a string) and auth_key.
 func (h *handler) checkApp(body object) error {
 	id, err := body.text("application_id")
 	if err != nil {
@@ -131,7 +69,7 @@ func (h *handler) authKeyOK(key string) bool {
 	return key != "" && subtle.ConstantTimeCompare([]byte(key), []byte(h.cfg.AuthKey)) == 1
 }
 
-// credentials reads who signs in (§4.1): in a session request, user {login|email, password}
+// credentials reads who signs in: in a session request, user {login|email, password}
 // (wrapped) or provider with its token; in a login request the same, unwrapped. A provider's
 // token is <provider>.access_token (firebase_phone, firebase_email: the Firebase ID token; the
 // project id is checked by the verifier, never taken from the request) or keys.token. It
@@ -183,53 +121,51 @@ func credentials(body object, wrapped bool) (authcube.Credentials, bool, error) 
 }
 
 // getSession serves GET /session.json.
-func (h *handler) getSession(w http.ResponseWriter, r *http.Request) {
+func (h *handler) getSession(w http.ResponseWriter, r *http.Request) error {
 	s, err := h.e.Session(r.Context(), token(r))
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	h.writeJSON(w, http.StatusOK, sessionBody(s, 0))
+	return nil
 }
 
 // destroySession serves DELETE /session.json.
-func (h *handler) destroySession(w http.ResponseWriter, r *http.Request) {
+func (h *handler) destroySession(w http.ResponseWriter, r *http.Request) error {
 	if err := h.e.DestroySession(r.Context(), token(r)); err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	writeEmpty(w)
+	return nil
 }
 
 // login serves POST /login.json (auth.login): the session is upgraded, keeping its token, and
-// the user is returned ([MEM] 202).
-func (h *handler) login(w http.ResponseWriter, r *http.Request) {
+// the user is returned with 202, as ConnectyCube answers.
+func (h *handler) login(w http.ResponseWriter, r *http.Request) error {
 	var body object
 	if err := h.decodeBody(w, r, &body); err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	creds, _, err := credentials(body, false)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
-	creds.ClientAddr = h.clientAddr(r)
+	creds.ClientAddr = h.clients.Addr(r)
 	u, err := h.e.SignIn(r.Context(), token(r), creds)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	h.writeJSON(w, http.StatusAccepted, h.userBody(u, u.ID))
+	return nil
 }
 
 // logout serves DELETE /login.json (auth.logout): back to an application session.
-func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
+func (h *handler) logout(w http.ResponseWriter, r *http.Request) error {
 	if err := h.e.SignOut(r.Context(), token(r)); err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	writeEmpty(w)
+	return nil
 }
 
 // viewer returns the user id the session of the request acts for (0 for an application
@@ -244,7 +180,7 @@ func (h *handler) viewer(ctx context.Context, tok string) (int64, error) {
 }
 
 // withAppSession calls f with a transient application session, destroyed afterwards: sign-up
-// with CB-AuthKey and no session (§2.1).
+// with CB-AuthKey and no session.
 func (h *handler) withAppSession(ctx context.Context, f func(tok string) error) error {
 	s, err := h.e.CreateSession(ctx)
 	if err != nil {

@@ -97,7 +97,7 @@ func (h *handler) signedOK(kind, uid, expires, sig string) bool {
 }
 
 // signedURL returns base+path with the signed query of kind, and its expiry. Values are
-// escaped with %20 for spaces: the SDK decodes them with decodeURIComponent (§4.3).
+// escaped with %20 for spaces: the SDK decodes them with decodeURIComponent.
 func (h *handler) signedURL(r *http.Request, kind, path, uid string, extra ...string) (string, time.Time) {
 	exp := h.now().Add(urlTTL).Truncate(time.Second)
 	pairs := append(extra, "expires", strconv.FormatInt(exp.Unix(), 10), "key", uid, "signature", h.sign(kind, uid, exp.Unix()))
@@ -129,26 +129,23 @@ func (h *handler) fileByRef(ctx context.Context, tok, ref string) (authcube.File
 
 // createBlob serves POST /blobs.json {"blob": {name, content_type, public}}: the file is
 // reserved, and blob_object_access.params is the URL to upload it to, on this server.
-func (h *handler) createBlob(w http.ResponseWriter, r *http.Request) {
+func (h *handler) createBlob(w http.ResponseWriter, r *http.Request) error {
 	b, err := h.bodyObject(w, r, "blob")
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	var nf authcube.NewFile
 	if nf.Name, err = b.text("name"); err == nil {
 		nf.ContentType, err = b.text("content_type")
 	}
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	nf.Public = b.truthy("public")
 	tok := token(r)
 	f, err := h.e.CreateFile(r.Context(), tok, nf)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	var extra []string
 	if f.ContentType != "" {
@@ -159,17 +156,17 @@ func (h *handler) createBlob(w http.ResponseWriter, r *http.Request) {
 	out := h.blob(f)
 	out.BlobObjectAccess = &objectAccess{ID: f.ID, BlobID: f.ID, Expires: exp.UTC().Format(timeFormat), ObjectAccessType: "Write", Params: params}
 	h.writeJSON(w, http.StatusCreated, map[string]any{"blob": out})
+	return nil
 }
 
 // upload serves POST /blobs/upload/{uid}: a multipart form with the fields of the upload URL's
 // query (the SDK strips the query and sends its pairs as fields) and then a "file" part, which
-// may have no filename (§4.3: read with MultipartReader). It is authorised by the signed
+// may have no filename (hence MultipartReader). It is authorised by the signed
 // fields (or query) of the URL createBlob returned, or by the owner's CB-Token. A body that is
 // not multipart is taken as the file's bytes.
-func (h *handler) upload(w http.ResponseWriter, r *http.Request, uid string) {
+func (h *handler) upload(w http.ResponseWriter, r *http.Request, uid string) error {
 	if !blob.ValidUID(uid) {
-		h.fail(w, r, &apiError{status: http.StatusNotFound, msg: "Not Found"})
-		return
+		return &apiError{status: http.StatusNotFound, msg: "Not Found"}
 	}
 	fields := map[string]string{}
 	for k := range r.URL.Query() {
@@ -180,12 +177,10 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request, uid string) {
 		for i := 0; file == nil; i++ {
 			part, err := mr.NextPart()
 			if err == io.EOF || i == maxFormParts {
-				h.fail(w, r, invalidField("file", "is required"))
-				return
+				return invalidField("file", "is required")
 			}
 			if err != nil {
-				h.fail(w, r, &apiError{status: http.StatusBadRequest, msg: "malformed multipart body"})
-				return
+				return &apiError{status: http.StatusBadRequest, msg: "malformed multipart body"}
 			}
 			if part.FormName() == "file" {
 				file = part
@@ -193,8 +188,7 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request, uid string) {
 			}
 			v, err := io.ReadAll(io.LimitReader(part, maxFormField+1))
 			if err != nil || len(v) > maxFormField {
-				h.fail(w, r, &apiError{status: http.StatusBadRequest, msg: "malformed multipart body"})
-				return
+				return &apiError{status: http.StatusBadRequest, msg: "malformed multipart body"}
 			}
 			fields[part.FormName()] = string(v)
 		}
@@ -202,8 +196,7 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request, uid string) {
 		file = r.Body
 	}
 	if key, ok := fields["key"]; ok && key != uid {
-		h.fail(w, r, invalidField("key", "does not match the upload URL"))
-		return
+		return invalidField("key", "does not match the upload URL")
 	}
 	var toks []string
 	if h.signedOK("upload", uid, fields["expires"], fields["signature"]) {
@@ -215,8 +208,7 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request, uid string) {
 		toks = append(toks, tok)
 	}
 	if len(toks) == 0 {
-		h.fail(w, r, &apiError{status: http.StatusForbidden, msg: "Forbidden: the upload URL is invalid or has expired"})
-		return
+		return &apiError{status: http.StatusForbidden, msg: "Forbidden: the upload URL is invalid or has expired"}
 	}
 	var f authcube.File
 	var err error
@@ -229,135 +221,127 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request, uid string) {
 	}
 	var ce *authcube.Error
 	if errors.As(err, &ce) && ce.Code == authcube.CodeInvalid && ce.Field == "file" {
-		h.fail(w, r, &apiError{status: http.StatusRequestEntityTooLarge, field: "file", msg: ce.Message})
-		return
+		return &apiError{status: http.StatusRequestEntityTooLarge, field: "file", msg: ce.Message}
 	}
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	h.uploads.drop(uid)
 	h.writeJSON(w, http.StatusCreated, h.blobBody(f))
+	return nil
 }
 
 // completeBlob serves PUT /blobs/{id}/complete.json {"size": N} (or {"blob": {"size": N}}).
 // The upload completed the file already; this checks that it did.
-func (h *handler) completeBlob(w http.ResponseWriter, r *http.Request, ref string) {
+func (h *handler) completeBlob(w http.ResponseWriter, r *http.Request, ref string) error {
 	var body object
 	if err := h.decodeBody(w, r, &body); err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	f, err := h.fileByRef(r.Context(), token(r), ref)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	if !f.Complete {
-		h.fail(w, r, invalidField("", "the file has not been uploaded"))
-		return
+		return invalidField("", "the file has not been uploaded")
 	}
 	writeEmpty(w)
+	return nil
 }
 
 // getBlob serves GET /blobs/{id|uid}.json, and storage.update, which the SDK sends as a GET
-// with ?blob[name]= (§4.3).
-func (h *handler) getBlob(w http.ResponseWriter, r *http.Request, ref string) {
+// with ?blob[name]= (the SDK sets no method on that call).
+func (h *handler) getBlob(w http.ResponseWriter, r *http.Request, ref string) error {
 	if q := r.URL.Query(); q.Has("blob[name]") {
-		h.renameBlob(w, r, ref, q.Get("blob[name]"))
-		return
+		return h.renameBlob(w, r, ref, q.Get("blob[name]"))
 	}
 	f, err := h.fileByRef(r.Context(), token(r), ref)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	h.writeJSON(w, http.StatusOK, h.blobBody(f))
+	return nil
 }
 
 // updateBlob serves PUT /blobs/{id|uid}.json {"blob": {"name"}}.
-func (h *handler) updateBlob(w http.ResponseWriter, r *http.Request, ref string) {
+func (h *handler) updateBlob(w http.ResponseWriter, r *http.Request, ref string) error {
 	b, err := h.bodyObject(w, r, "blob")
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	if !b.has("name") {
-		h.getBlob(w, r, ref)
-		return
+		return h.getBlob(w, r, ref)
 	}
 	name, err := b.text("name")
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
-	h.renameBlob(w, r, ref, name)
+	return h.renameBlob(w, r, ref, name)
 }
 
-func (h *handler) renameBlob(w http.ResponseWriter, r *http.Request, ref, name string) {
+func (h *handler) renameBlob(w http.ResponseWriter, r *http.Request, ref, name string) error {
 	ctx, tok := r.Context(), token(r)
 	f, err := h.fileByRef(ctx, tok, ref)
 	if err == nil {
 		f, err = h.e.RenameFile(ctx, tok, f.UID, name)
 	}
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	h.writeJSON(w, http.StatusOK, h.blobBody(f))
+	return nil
 }
 
 // deleteBlob serves DELETE /blobs/{id|uid}.json.
-func (h *handler) deleteBlob(w http.ResponseWriter, r *http.Request, ref string) {
+func (h *handler) deleteBlob(w http.ResponseWriter, r *http.Request, ref string) error {
 	ctx, tok := r.Context(), token(r)
 	f, err := h.fileByRef(ctx, tok, ref)
 	if err == nil {
 		err = h.e.DeleteFile(ctx, tok, f.UID)
 	}
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	writeEmpty(w)
+	return nil
 }
 
 // listBlobs serves GET /blobs.json?current_page=&per_page= (page is accepted too): the
 // session user's files, items wrapped as {"blob": {...}} like the legacy user lists.
-func (h *handler) listBlobs(w http.ResponseWriter, r *http.Request) {
+func (h *handler) listBlobs(w http.ResponseWriter, r *http.Request) error {
 	p, err := legacyPage(r.URL.Query(), "current_page", "page")
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	fp, err := h.e.Files(r.Context(), token(r), p)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	items := make([]map[string]any, len(fp.Files))
 	for i, f := range fp.Files {
 		items[i] = h.blobBody(f)
 	}
 	h.writeJSON(w, http.StatusOK, map[string]any{"current_page": p.Page, "per_page": fp.PerPage, "total_entries": fp.Total, "items": items})
+	return nil
 }
 
 // blobObject serves GET /blobs/{uid}/object.json: a read grant whose params is a signed
-// download URL, given both at the top level and inside the blob ([MEM], §4.3).
-func (h *handler) blobObject(w http.ResponseWriter, r *http.Request, ref string) {
+// download URL, given both at the top level and inside the blob: the SDK types the answer as a blob,
+// while ConnectyCube puts the grant at the top level.
+func (h *handler) blobObject(w http.ResponseWriter, r *http.Request, ref string) error {
 	f, err := h.fileByRef(r.Context(), token(r), ref)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	if !f.Complete {
-		h.fail(w, r, authcube.ErrNotFound)
-		return
+		return authcube.ErrNotFound
 	}
 	params, exp := h.signedURL(r, "download", "/blobs/"+f.UID, f.UID)
 	access := &objectAccess{ID: f.ID, BlobID: f.ID, Expires: exp.UTC().Format(timeFormat), ObjectAccessType: "Read", Params: params}
 	out := h.blob(f)
 	out.BlobObjectAccess = access
 	h.writeJSON(w, http.StatusOK, map[string]any{"blob_object_access": access, "blob": out})
+	return nil
 }
 
 // errPrivate stops a download of a private file without a session.
@@ -367,11 +351,10 @@ var errPrivate = errors.New("rest: private file")
 // for public files with no session; or a signed URL from object.json): the bytes, with
 // nosniff, and as an attachment unless a raster image (S27). Without a usable session, a
 // private or unknown file answers the same 401.
-func (h *handler) download(w http.ResponseWriter, r *http.Request, uid string) {
+func (h *handler) download(w http.ResponseWriter, r *http.Request, uid string) error {
 	ctx, q := r.Context(), r.URL.Query()
 	if !blob.ValidUID(uid) {
-		h.fail(w, r, &apiError{status: http.StatusNotFound, msg: "Not Found"})
-		return
+		return &apiError{status: http.StatusNotFound, msg: "Not Found"}
 	}
 	tok := q.Get("token")
 	if tok == "" {
@@ -381,11 +364,10 @@ func (h *handler) download(w http.ResponseWriter, r *http.Request, uid string) {
 		rc, f, err := h.e.OpenFile(ctx, tok, uid)
 		if err == nil {
 			h.serveFile(w, r, rc, f, false)
-			return
+			return nil
 		}
 		if !errors.Is(err, authcube.ErrUnauthorized) {
-			h.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	signed := h.signedOK("download", uid, q.Get("expires"), q.Get("signature"))
@@ -406,10 +388,11 @@ func (h *handler) download(w http.ResponseWriter, r *http.Request, uid string) {
 	case err == nil:
 		h.serveFile(w, r, rc, f, f.Public)
 	case signed || !(errors.Is(err, errPrivate) || errors.Is(err, authcube.ErrNotFound)):
-		h.fail(w, r, err)
+		return err
 	default:
-		h.fail(w, r, authcube.ErrUnauthorized)
+		return authcube.ErrUnauthorized
 	}
+	return nil
 }
 
 // rasterTypes are served inline; anything else is an attachment (S27).

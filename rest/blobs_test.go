@@ -30,7 +30,7 @@ func createBlob(t *testing.T, s *tserver, tok, name, ctype string, public bool) 
 	return b, access["params"].(string)
 }
 
-// upload posts data as the SDK does (§4.3): to the params URL without its query, every query
+// upload posts data as the SDK does: to the params URL without its query, every query
 // pair as a text field (decodeURIComponent), then a "file" part without a filename, typed
 // application/octet-stream (a Node Buffer). hdr are extra header pairs (CB-Token, say).
 func upload(t *testing.T, s *tserver, params string, data []byte, hdr ...string) resp {

@@ -14,6 +14,64 @@ import (
 	"github.com/authcube/authcube"
 )
 
+// object is a JSON object whose members are decoded on demand, so each field may be given as
+// the SDK or an app sends it (a string or a number, say).
+type object map[string]json.RawMessage
+
+// has reports whether the member is present (null counts as present).
+func (o object) has(name string) bool {
+	_, ok := o[name]
+	return ok
+}
+
+// text returns a member as text: a string as is, a number or boolean as written, null or
+// absence as "". Objects and arrays are refused (422 naming the member).
+func (o object) text(name string) (string, error) {
+	raw, ok := o[name]
+	if !ok {
+		return "", nil
+	}
+	var v any
+	d := json.NewDecoder(strings.NewReader(string(raw)))
+	d.UseNumber()
+	if err := d.Decode(&v); err != nil {
+		return "", invalidField(name, "is not valid JSON")
+	}
+	switch v := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	case json.Number:
+		return v.String(), nil
+	case bool:
+		return strconv.FormatBool(v), nil
+	}
+	return "", invalidField(name, "must be a string")
+}
+
+// obj returns a member that is an object; absent or null gives nil.
+func (o object) obj(name string) (object, error) {
+	raw, ok := o[name]
+	if !ok || string(raw) == "null" {
+		return nil, nil
+	}
+	var v object
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, invalidField(name, "must be an object")
+	}
+	return v, nil
+}
+
+// truthy reports whether a member is present and not null, false, 0, "" or "0".
+func (o object) truthy(name string) bool {
+	s, err := o.text(name)
+	if err != nil {
+		return o.has(name)
+	}
+	return s != "" && s != "false" && s != "0"
+}
+
 // timeFormat is ConnectyCube's: ISO-8601 UTC to the second ("2018-06-15T14:20:54Z").
 const timeFormat = "2006-01-02T15:04:05Z"
 
@@ -103,7 +161,7 @@ func (t nullTime) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + time.Time(t).UTC().Format(timeFormat) + `"`), nil
 }
 
-// userOut is a user with the field names of the SDK's User type (connectycube-rest.md §3.1).
+// userOut is a user with the field names of the SDK's User type.
 type userOut struct {
 	ID             int64      `json:"id"`
 	FullName       nullString `json:"full_name"`
@@ -149,7 +207,7 @@ func (h *handler) userBody(u authcube.User, viewer int64) map[string]any {
 }
 
 // legacyUsers is the paged list of the legacy look-ups, items wrapped as {"user": {...}}
-// (connectycube-rest.md §3.4: the QuickBlox-era shape apps read as item.user).
+// (the QuickBlox-era shape apps read as item.user).
 func (h *handler) legacyUsers(p authcube.UserPage, page int, viewer int64) map[string]any {
 	items := make([]map[string]any, len(p.Users))
 	for i, u := range p.Users {
@@ -167,7 +225,7 @@ func (h *handler) v2Users(p authcube.UserPage, offset int, viewer int64) map[str
 	return map[string]any{"limit": p.PerPage, "skip": offset, "total_entries": p.Total, "items": items}
 }
 
-// sessionOut is a session with the field names of the SDK's Session type (§3.2).
+// sessionOut is a session with the field names of the SDK's Session type.
 type sessionOut struct {
 	ID            int64    `json:"id"`
 	UUID          string   `json:"_id"`
@@ -194,7 +252,7 @@ func sessionBody(s authcube.Session, nonce int64) map[string]any {
 	}}
 }
 
-// blobOut is a file with the field names of the SDK's Blob type (§3.3).
+// blobOut is a file with the field names of the SDK's Blob type.
 type blobOut struct {
 	ID               int64         `json:"id"`
 	UID              string        `json:"uid"`

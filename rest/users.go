@@ -16,7 +16,8 @@ func (h *handler) userObject(w http.ResponseWriter, r *http.Request) (object, er
 	return h.bodyObject(w, r, "user")
 }
 
-// tagList reads tag_list (or user_tags) as an array or a comma-joined string (§3.1); null
+// tagList reads tag_list (or user_tags) as an array or a comma-joined string, as the SDK
+// sends either; null
 // clears. present is false when neither is given.
 func tagList(u object) (tags []string, present bool, err error) {
 	name := "tag_list"
@@ -72,14 +73,14 @@ func externalID(u object) (string, bool, error) {
 }
 
 // signUp serves POST /users.json. With CB-Token the session signs the user up; without one,
-// CB-AuthKey (the public auth key) does, through a transient application session (§2.1). The
+// CB-AuthKey (the public auth key) does, through a transient application session: the SDK
+// sends CB-AuthKey instead of CB-Token when it has no session. The
 // session is not signed in. facebook_id, twitter_id, blob_id, avatar and timezone are ignored:
 // a new user owns no file yet, and authcube keeps no social ids.
-func (h *handler) signUp(w http.ResponseWriter, r *http.Request) {
+func (h *handler) signUp(w http.ResponseWriter, r *http.Request) error {
 	u, err := h.userObject(w, r)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	var nu authcube.NewUser
 	for _, f := range []struct {
@@ -90,8 +91,7 @@ func (h *handler) signUp(w http.ResponseWriter, r *http.Request) {
 		{"full_name", &nu.FullName}, {"phone", &nu.Phone}, {"website", &nu.Website},
 	} {
 		if *f.dst, err = u.text(f.name); err != nil {
-			h.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	if nu.ExternalID, _, err = externalID(u); err == nil {
@@ -100,8 +100,7 @@ func (h *handler) signUp(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	var created authcube.User
 	signUp := func(tok string) error {
@@ -112,18 +111,17 @@ func (h *handler) signUp(w http.ResponseWriter, r *http.Request) {
 	tok := token(r)
 	if key := strings.TrimSpace(r.Header.Get("CB-AuthKey")); tok == "" && key != "" {
 		if !h.authKeyOK(key) {
-			h.fail(w, r, &apiError{status: http.StatusUnauthorized, msg: "Unknown application: CB-AuthKey is wrong"})
-			return
+			return &apiError{status: http.StatusUnauthorized, msg: "Unknown application: CB-AuthKey is wrong"}
 		}
 		err = h.withAppSession(r.Context(), signUp)
 	} else {
 		err = signUp(tok)
 	}
 	if err != nil {
-		h.fail(w, r, asWritten(err))
-		return
+		return asWritten(err)
 	}
 	h.writeJSON(w, http.StatusCreated, h.userBody(created, created.ID))
+	return nil
 }
 
 // asWritten names the field at fault as a user write's body does: the tags the engine calls
@@ -154,28 +152,25 @@ func (h *handler) ownUser(ctx context.Context, tok, id string) error {
 // updateUser serves PUT /users/{id}.json and PUT /users.json: the fields present change, null
 // clears; password needs old_password. avatar takes a file UID; blob_id a file id, mapped onto
 // the UID.
-func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, id string) {
+func (h *handler) updateUser(w http.ResponseWriter, r *http.Request, id string) error {
 	ctx, tok := r.Context(), token(r)
 	u, err := h.userObject(w, r)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	if err := h.ownUser(ctx, tok, id); err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	uu, err := h.userUpdate(ctx, tok, u)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	updated, err := h.e.UpdateUser(ctx, tok, uu)
 	if err != nil {
-		h.fail(w, r, asWritten(err))
-		return
+		return asWritten(err)
 	}
 	h.writeJSON(w, http.StatusOK, h.userBody(updated, updated.ID))
+	return nil
 }
 
 // userUpdate maps the members of a user object onto a UserUpdate.
@@ -244,129 +239,122 @@ func (h *handler) userUpdate(ctx context.Context, tok string, u object) (authcub
 }
 
 // deleteUser serves DELETE /users/{id}.json and DELETE /users.json.
-func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request, id string) {
+func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request, id string) error {
 	ctx, tok := r.Context(), token(r)
 	if err := h.ownUser(ctx, tok, id); err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	if err := h.e.DeleteUser(ctx, tok); err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	writeEmpty(w)
+	return nil
 }
 
 // resetPassword serves POST /users/password/reset.json {"email"} and, for old clients, GET
 // with ?email=. The answer is the same whether or not an account has the address.
-func (h *handler) resetPassword(w http.ResponseWriter, r *http.Request) {
+func (h *handler) resetPassword(w http.ResponseWriter, r *http.Request) error {
 	email := r.URL.Query().Get("email")
 	if r.Method == http.MethodPost {
 		var body object
 		if err := h.decodeBody(w, r, &body); err != nil {
-			h.fail(w, r, err)
-			return
+			return err
 		}
 		if body.has("email") {
 			var err error
 			if email, err = body.text("email"); err != nil {
-				h.fail(w, r, err)
-				return
+				return err
 			}
 		}
 	}
 	if err := h.e.ResetPassword(r.Context(), token(r), email); err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	writeEmpty(w)
+	return nil
 }
 
 // lookUp answers a unique look-up as {"user": {...}}.
-func (h *handler) lookUp(w http.ResponseWriter, r *http.Request, find func(ctx context.Context, tok string) (authcube.User, error)) {
+func (h *handler) lookUp(w http.ResponseWriter, r *http.Request, find func(ctx context.Context, tok string) (authcube.User, error)) error {
 	ctx, tok := r.Context(), token(r)
 	viewer, err := h.viewer(ctx, tok)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	u, err := find(ctx, tok)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	h.writeJSON(w, http.StatusOK, h.userBody(u, viewer))
+	return nil
 }
 
 // getUser serves GET /users/{id}.json.
-func (h *handler) getUser(w http.ResponseWriter, r *http.Request, id string) {
+func (h *handler) getUser(w http.ResponseWriter, r *http.Request, id string) error {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil {
-		h.fail(w, r, invalidField("id", "must be an integer"))
-		return
+		return invalidField("id", "must be an integer")
 	}
-	h.lookUp(w, r, func(ctx context.Context, tok string) (authcube.User, error) { return h.e.User(ctx, tok, n) })
+	return h.lookUp(w, r, func(ctx context.Context, tok string) (authcube.User, error) { return h.e.User(ctx, tok, n) })
 }
 
 // userByLogin serves GET /users/by_login.json?login=.
-func (h *handler) userByLogin(w http.ResponseWriter, r *http.Request) {
+func (h *handler) userByLogin(w http.ResponseWriter, r *http.Request) error {
 	login := r.URL.Query().Get("login")
-	h.lookUp(w, r, func(ctx context.Context, tok string) (authcube.User, error) { return h.e.UserByLogin(ctx, tok, login) })
+	return h.lookUp(w, r, func(ctx context.Context, tok string) (authcube.User, error) { return h.e.UserByLogin(ctx, tok, login) })
 }
 
 // userByEmail serves GET /users/by_email.json?email=. An exact match is allowed even with
 // FullUserData off (as in ConnectyCube); the email itself is not shown to others.
-func (h *handler) userByEmail(w http.ResponseWriter, r *http.Request) {
+func (h *handler) userByEmail(w http.ResponseWriter, r *http.Request) error {
 	email := r.URL.Query().Get("email")
-	h.lookUp(w, r, func(ctx context.Context, tok string) (authcube.User, error) { return h.e.UserByEmail(ctx, tok, email) })
+	return h.lookUp(w, r, func(ctx context.Context, tok string) (authcube.User, error) { return h.e.UserByEmail(ctx, tok, email) })
 }
 
 // userByExternal serves GET /users/external/{id}.json (matched on external_user_id).
-func (h *handler) userByExternal(w http.ResponseWriter, r *http.Request, ext string) {
-	h.lookUp(w, r, func(ctx context.Context, tok string) (authcube.User, error) {
+func (h *handler) userByExternal(w http.ResponseWriter, r *http.Request, ext string) error {
+	return h.lookUp(w, r, func(ctx context.Context, tok string) (authcube.User, error) {
 		return h.e.UserByExternalID(ctx, tok, ext)
 	})
 }
 
 // unsupportedLookUp answers the Facebook and Twitter look-ups: authcube keeps no social ids.
-func (h *handler) unsupportedLookUp(w http.ResponseWriter, r *http.Request) {
-	h.fail(w, r, &apiError{status: http.StatusNotFound, msg: "Not Found: authcube keeps no Facebook or Twitter ids"})
+func (h *handler) unsupportedLookUp(w http.ResponseWriter, r *http.Request) error {
+	return &apiError{status: http.StatusNotFound, msg: "Not Found: authcube keeps no Facebook or Twitter ids"}
 }
 
 // page answers a legacy paged look-up.
-func (h *handler) page(w http.ResponseWriter, r *http.Request, find func(ctx context.Context, tok string, p authcube.Page) (authcube.UserPage, error)) {
+func (h *handler) page(w http.ResponseWriter, r *http.Request, find func(ctx context.Context, tok string, p authcube.Page) (authcube.UserPage, error)) error {
 	ctx, tok := r.Context(), token(r)
 	p, err := legacyPage(r.URL.Query(), "page")
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	viewer, err := h.viewer(ctx, tok)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	up, err := find(ctx, tok, p)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	h.writeJSON(w, http.StatusOK, h.legacyUsers(up, p.Page, viewer))
+	return nil
 }
 
 // usersByFullName serves GET /users/by_full_name.json?full_name=&page=&per_page=.
-func (h *handler) usersByFullName(w http.ResponseWriter, r *http.Request) {
+func (h *handler) usersByFullName(w http.ResponseWriter, r *http.Request) error {
 	name := r.URL.Query().Get("full_name")
-	h.page(w, r, func(ctx context.Context, tok string, p authcube.Page) (authcube.UserPage, error) {
+	return h.page(w, r, func(ctx context.Context, tok string, p authcube.Page) (authcube.UserPage, error) {
 		return h.e.UsersByFullName(ctx, tok, name, p)
 	})
 }
 
 // usersByTags serves GET /users/by_tags.json?tags[]=a&tags[]=b (or tags=a,b): users with any
 // of the tags.
-func (h *handler) usersByTags(w http.ResponseWriter, r *http.Request) {
+func (h *handler) usersByTags(w http.ResponseWriter, r *http.Request) error {
 	tags := listValues(grouped(r.URL.Query(), "tags"))
-	h.page(w, r, func(ctx context.Context, tok string, p authcube.Page) (authcube.UserPage, error) {
+	return h.page(w, r, func(ctx context.Context, tok string, p authcube.Page) (authcube.UserPage, error) {
 		return h.e.UsersByTags(ctx, tok, tags, p)
 	})
 }
@@ -374,13 +362,12 @@ func (h *handler) usersByTags(w http.ResponseWriter, r *http.Request) {
 // usersByPhone serves GET /users/phone.json?phone= (the path really is "phone"): a paged list
 // of the users with any of the (comma-separated) phones. With FullUserData off it takes one
 // phone (S31).
-func (h *handler) usersByPhone(w http.ResponseWriter, r *http.Request) {
+func (h *handler) usersByPhone(w http.ResponseWriter, r *http.Request) error {
 	phones := listValues(grouped(r.URL.Query(), "phone"))
 	if len(phones) == 0 {
-		h.fail(w, r, invalidField("phone", "is required"))
-		return
+		return invalidField("phone", "is required")
 	}
-	h.page(w, r, func(ctx context.Context, tok string, p authcube.Page) (authcube.UserPage, error) {
+	return h.page(w, r, func(ctx context.Context, tok string, p authcube.Page) (authcube.UserPage, error) {
 		c, err := h.cond("phone", authcube.FieldPhone, authcube.OpIn, phones)
 		if err != nil {
 			return authcube.UserPage{}, err
@@ -399,56 +386,52 @@ func (h *handler) usersByPhone(w http.ResponseWriter, r *http.Request) {
 
 // usersOnline serves GET /users/online.json: "online" means connected to chat, which authcube
 // does not serve, so nobody is online.
-func (h *handler) usersOnline(w http.ResponseWriter, r *http.Request) {
+func (h *handler) usersOnline(w http.ResponseWriter, r *http.Request) error {
 	if _, err := h.e.Session(r.Context(), token(r)); err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	if r.URL.Query().Get("count") == "true" {
 		h.writeJSON(w, http.StatusOK, map[string]int{"count": 0})
-		return
+		return nil
 	}
 	h.writeJSON(w, http.StatusOK, map[string][]userOut{"users": {}})
+	return nil
 }
 
 // listUsers serves GET /users.json with the legacy filter[] and order syntax.
-func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
+func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	ctx, tok := r.Context(), token(r)
 	viewer, err := h.viewer(ctx, tok)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	uq, p, err := h.legacyQuery(r.URL.Query())
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	up, err := h.e.ListUsers(ctx, tok, uq)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	h.writeJSON(w, http.StatusOK, h.legacyUsers(up, p.Page, viewer))
+	return nil
 }
 
 // usersV2 serves GET /users/v2.json: filters on any field, flat items.
-func (h *handler) usersV2(w http.ResponseWriter, r *http.Request) {
+func (h *handler) usersV2(w http.ResponseWriter, r *http.Request) error {
 	ctx, tok := r.Context(), token(r)
 	viewer, err := h.viewer(ctx, tok)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	uq, err := h.v2Query(r.URL.Query())
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	up, err := h.e.ListUsers(ctx, tok, uq)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
 	h.writeJSON(w, http.StatusOK, h.v2Users(up, uq.Offset, viewer))
+	return nil
 }

@@ -53,7 +53,7 @@ for (const u of [API, SHORT_API]) {
 }
 
 // Every TCP connection this process opens (node-fetch in the SDK, global fetch here) must go
-// to loopback: the SDK's defaults point at connectycube.com (connectycube-rest.md §8).
+// to loopback: the SDK's defaults point at connectycube.com.
 const connect = net.Socket.prototype.connect;
 net.Socket.prototype.connect = function (...args) {
   let opts = args[0];
@@ -76,7 +76,7 @@ net.Socket.prototype.connect = function (...args) {
 
 // ---- SDK set-up -------------------------------------------------------------------------------
 
-// The on.sessionExpired hook (§2.4) is configured once; what it does is switched per check.
+// The on.sessionExpired hook is configured once; what it does is switched per check.
 // null: behave as if no hook were set (handleResponse() rejects with the original error).
 let expiredHandler = null;
 let expiredCalls = 0;

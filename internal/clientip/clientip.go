@@ -1,6 +1,10 @@
-package rest
+// Package clientip finds the address of an HTTP request's client for throttling
+// (Credentials.ClientAddr, S36): the peer of the connection, or a forwarded address when the
+// peer is a trusted reverse proxy. It is shared by rest and httpauth.
+package clientip
 
 import (
+	"errors"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -9,19 +13,37 @@ import (
 // maxForwardedHops bounds how many addresses of X-Forwarded-For or Forwarded are read.
 const maxForwardedHops = 32
 
-// clientAddr returns the address of the client of r, for Credentials.ClientAddr (S36): the
-// peer of the connection, unless the peer is a trusted proxy (Config.TrustedProxies). Then
-// the forwarded chain (Forwarded's for= when present, else X-Forwarded-For) is read from the
-// right, skipping trusted proxies, and the first address not trusted is the client: the
-// addresses left of it were written by the client itself and prove nothing. A hop a proxy did
-// not know ("unknown", an obfuscated name) stops the walk at the proxy that wrote it. "" means
-// unknown (RemoteAddr is not an address).
-func (h *handler) clientAddr(r *http.Request) string {
+// Resolver reads client addresses behind a fixed set of trusted proxies. The zero value
+// trusts no proxy. It is safe for concurrent use.
+type Resolver struct {
+	proxies []netip.Prefix
+}
+
+// New returns a Resolver trusting the proxies (a single address is a /32 or /128 prefix); nil
+// means none. It fails on an invalid prefix.
+func New(proxies []netip.Prefix) (*Resolver, error) {
+	masked := make([]netip.Prefix, len(proxies))
+	for i, p := range proxies {
+		if !p.IsValid() {
+			return nil, errors.New("TrustedProxies holds an invalid prefix")
+		}
+		masked[i] = p.Masked()
+	}
+	return &Resolver{proxies: masked}, nil
+}
+
+// Addr returns the address of the client of r: the peer of the connection, unless the peer
+// is a trusted proxy. Then the forwarded chain (Forwarded's for= when present, else
+// X-Forwarded-For) is read from the right, skipping trusted proxies, and the first address not
+// trusted is the client: the addresses left of it were written by the client itself and prove
+// nothing. A hop a proxy did not know ("unknown", an obfuscated name) stops the walk at the
+// proxy that wrote it. "" means unknown (RemoteAddr is not an address).
+func (res *Resolver) Addr(r *http.Request) string {
 	peer, ok := parseHop(r.RemoteAddr)
 	if !ok {
 		return ""
 	}
-	if !h.trusted(peer) {
+	if !res.trusted(peer) {
 		return peer.String()
 	}
 	hops := forwardedFor(r.Header)
@@ -32,16 +54,16 @@ func (h *handler) clientAddr(r *http.Request) string {
 			break
 		}
 		client = a
-		if !h.trusted(a) {
+		if !res.trusted(a) {
 			break
 		}
 	}
 	return client.String()
 }
 
-// trusted reports whether a is one of Config.TrustedProxies.
-func (h *handler) trusted(a netip.Addr) bool {
-	for _, p := range h.cfg.TrustedProxies {
+// trusted reports whether a is one of the trusted proxies.
+func (res *Resolver) trusted(a netip.Addr) bool {
+	for _, p := range res.proxies {
 		if p.Contains(a) {
 			return true
 		}
