@@ -185,4 +185,3 @@ func crashedUpload(t *testing.T, ep endpoint, uid string) {
 		minio.PutObjectPartOptions{DisableContentSha256: true})
 	require.NoError(t, err)
 }
-
