@@ -11,14 +11,13 @@ package s3
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,9 +42,13 @@ type Config struct {
 }
 
 // DefaultPartSize is the size of the parts a large blob is uploaded in, and so the memory one
-// Put holds (two parts: one uploading while the next is read). A blob of at most one part is
-// one PUT. Parts of 8 MiB allow blobs up to 78 GiB (S3 allows 10,000 parts).
+// Put holds: at most five parts (four uploading at once while the next is read), 40 MiB. A
+// blob of at most one part is one PUT. Parts of 8 MiB allow blobs up to 78 GiB (S3 allows
+// 10,000 parts).
 const DefaultPartSize = 8 << 20
+
+// maxInFlight is how many parts of one Put upload at once.
+const maxInFlight = 4
 
 // abortTimeout bounds the clean-up of a failed Put, which runs even when ctx has ended.
 const abortTimeout = time.Minute
@@ -158,7 +161,10 @@ func (s *Store) ready(ctx context.Context, op string) error {
 	return nil
 }
 
-// Put implements [blob.Store.Put]. It reads at most max+1 bytes, a part at a time. A blob of
+// Put implements [blob.Store.Put]. It reads at most max+1 bytes, a part at a time. Payloads
+// are sent unsigned (UNSIGNED-PAYLOAD: no streaming signature, which some servers cannot decode
+// in parts, and no client-side hashing, which halved the throughput); HTTPS protects them in
+// transit, and the request headers stay signed. A blob of
 // at most one part is sent as one conditional PUT once its bytes are all read. A larger one
 // is a multipart upload, each part sent while the next is read, and completed only after the
 // last byte was read and counted: over the cap, on a read error, or when ctx ends, the upload
@@ -172,50 +178,39 @@ func (s *Store) Put(ctx context.Context, uid string, r io.Reader, max int64) (in
 		return 0, nil, errors.New("blob: s3: put: negative limit")
 	}
 	key := s.key(uid)
-	if exists, err := s.exists(ctx, key); err != nil {
-		return 0, nil, s.fail("put", err)
-	} else if exists {
-		return 0, nil, errExist()
-	}
 	limit := max + 1
 	if max == 1<<63-1 {
 		limit = max
 	}
 	cr := &cappedReader{ctx: ctx, r: io.LimitReader(r, limit), max: max}
 
-	buf := s.buf()
-	defer s.putBuf(buf)
-	n, err := cr.fill(*buf)
+	// The first part grows as it fills, so a small blob never holds a whole part's memory.
+	first, err := cr.fillGrowing(s.partSize)
 	if err != nil {
 		return 0, nil, err
 	}
-	head := bytes.Clone((*buf)[:min(n, 512)])
-	if n < len(*buf) { // the whole blob: one PUT
-		// The payload is sent unsigned (no streaming signature, which some servers cannot
-		// decode), its integrity checked by Content-MD5; HTTPS protects it in transit.
+	head := bytes.Clone(first[:min(len(first), 512)])
+	if len(first) < s.partSize { // the whole blob: one PUT
 		opts := minio.PutObjectOptions{DisableMultipart: true, DisableContentSha256: true}
 		opts.SetMatchETagExcept("*")
-		body := (*buf)[:n]
-		sum := md5.Sum(body)
-		_, err := s.core.PutObject(ctx, s.bucket, key, bytes.NewReader(body), int64(n),
-			base64.StdEncoding.EncodeToString(sum[:]), "", opts)
+		_, err := s.core.PutObject(ctx, s.bucket, key, bytes.NewReader(first), int64(len(first)), "", "", opts)
 		if err != nil {
 			if isPrecondition(err) {
 				return 0, nil, errExist()
 			}
 			return 0, nil, s.fail("put", err)
 		}
-		return int64(n), head, nil
+		return int64(len(first)), head, nil
 	}
-	if err := s.multipart(ctx, key, cr, buf, n); err != nil {
+	if err := s.multipart(ctx, key, cr, first); err != nil {
 		return 0, nil, err
 	}
 	return cr.n, head, nil
 }
 
-// multipart uploads the bytes of first (n bytes, a full part) and the rest of cr, then
-// completes the upload; on any failure it aborts it.
-func (s *Store) multipart(ctx context.Context, key string, cr *cappedReader, first *[]byte, n int) (err error) {
+// multipart uploads first (a full part) and the rest of cr, then completes the upload; on any
+// failure it aborts it.
+func (s *Store) multipart(ctx context.Context, key string, cr *cappedReader, first []byte) (err error) {
 	uploadID, err := s.core.NewMultipartUpload(ctx, s.bucket, key, minio.PutObjectOptions{})
 	if err != nil {
 		return s.fail("put", err)
@@ -228,60 +223,66 @@ func (s *Store) multipart(ctx context.Context, key string, cr *cappedReader, fir
 		}
 	}()
 
-	// One part uploads in a goroutine while the next is read into the other buffer.
-	bufs := [2]*[]byte{first, s.buf()}
-	defer s.putBuf(bufs[1])
-	type result struct {
-		part minio.CompletePart
-		err  error
+	// Up to maxInFlight parts upload at once while the next is read, each from its own buffer.
+	uctx, stop := context.WithCancel(ctx)
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		parts   []minio.CompletePart
+		failure error
+	)
+	slots := make(chan struct{}, maxInFlight)
+	defer func() { // before the abort above
+		stop()
+		wg.Wait()
+	}()
+	failed := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		return failure
 	}
-	var parts []minio.CompletePart
-	var pending chan result
-	wait := func() error {
-		if pending == nil {
-			return nil
-		}
-		res := <-pending
-		pending = nil
-		if res.err != nil {
-			return res.err
-		}
-		parts = append(parts, res.part)
-		return nil
-	}
-	defer func() { _ = wait() }() // runs first: no buffer goes back while a part uploads
-	upload := func(number int, body []byte) result {
-		sum := md5.Sum(body)
-		p, err := s.core.PutObjectPart(ctx, s.bucket, key, uploadID, number, bytes.NewReader(body), int64(len(body)),
-			minio.PutObjectPartOptions{Md5Base64: base64.StdEncoding.EncodeToString(sum[:]), DisableContentSha256: true})
-		return result{minio.CompletePart{PartNumber: number, ETag: p.ETag}, err}
-	}
+	cur, pooled := first, (*[]byte)(nil) // pooled is cur's buffer when it came from the pool
 	for number := 1; ; number++ {
-		body := (*bufs[(number-1)%2])[:n]
-		done := make(chan result, 1)
-		go func() { done <- upload(number, body) }()
-		pending = done
-		next := *bufs[number%2]
-		var rerr error
-		n, rerr = cr.fill(next)
-		if err := wait(); err != nil {
+		slots <- struct{}{}
+		if err := failed(); err != nil {
 			return s.fail("put", err)
 		}
-		if rerr != nil {
-			return rerr
-		}
-		if n == 0 {
-			break
-		}
-		if n < len(next) { // the last part
-			res := upload(number+1, next[:n])
-			if res.err != nil {
-				return s.fail("put", res.err)
+		wg.Add(1)
+		go func(body []byte, pooled *[]byte) {
+			defer wg.Done()
+			p, err := s.core.PutObjectPart(uctx, s.bucket, key, uploadID, number, bytes.NewReader(body), int64(len(body)),
+				minio.PutObjectPartOptions{DisableContentSha256: true})
+			if pooled != nil {
+				s.putBuf(pooled)
 			}
-			parts = append(parts, res.part)
+			mu.Lock()
+			if err != nil && failure == nil {
+				failure = err
+				stop()
+			}
+			parts = append(parts, minio.CompletePart{PartNumber: number, ETag: p.ETag})
+			mu.Unlock()
+			<-slots
+		}(cur, pooled)
+		if len(cur) < s.partSize { // the last part
 			break
 		}
+		next := s.buf()
+		n, rerr := cr.fill(*next)
+		if rerr != nil || n == 0 {
+			s.putBuf(next)
+			if rerr != nil {
+				return rerr
+			}
+			break
+		}
+		cur, pooled = (*next)[:n], next
 	}
+	wg.Wait()
+	if err := failed(); err != nil {
+		return s.fail("put", err)
+	}
+	slices.SortFunc(parts, func(a, b minio.CompletePart) int { return a.PartNumber - b.PartNumber })
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("blob: s3: put: %w", err)
 	}
@@ -332,6 +333,22 @@ func (c *cappedReader) fill(p []byte) (int, error) {
 		}
 	}
 	return k, nil
+}
+
+// fillGrowing reads up to max bytes into a buffer that starts at 64 KiB and doubles as it fills.
+func (c *cappedReader) fillGrowing(max int) ([]byte, error) {
+	buf := make([]byte, 0, min(64<<10, max))
+	for len(buf) < max && !c.eof {
+		if len(buf) == cap(buf) {
+			buf = append(make([]byte, 0, min(2*cap(buf), max)), buf...)
+		}
+		n, err := c.fill(buf[len(buf):cap(buf)])
+		if err != nil {
+			return nil, err
+		}
+		buf = buf[:len(buf)+n]
+	}
+	return buf, nil
 }
 
 func (s *Store) buf() *[]byte {
