@@ -193,7 +193,7 @@ func (s *Store) Put(ctx context.Context, uid string, r io.Reader, max int64) (in
 	if len(first) < s.partSize { // the whole blob: one PUT
 		opts := minio.PutObjectOptions{DisableMultipart: true, DisableContentSha256: true}
 		opts.SetMatchETagExcept("*")
-		_, err := s.core.PutObject(ctx, s.bucket, key, bytes.NewReader(first), int64(len(first)), "", "", opts)
+		_, err := s.client.PutObject(ctx, s.bucket, key, bytes.NewReader(first), int64(len(first)), opts)
 		if err != nil {
 			if isPrecondition(err) {
 				return 0, nil, errExist()
