@@ -107,7 +107,8 @@ type Config struct {
 	QueryTimeout time.Duration
 	// Store replaces the default SQLite store in Dir. A custom store gets no directory lock.
 	Store store.Store
-	// Blobs replaces the default file store, the directory Dir/blobs.
+	// Blobs replaces the default file store, the directory Dir/blobs: for instance an
+	// S3-compatible bucket from blob/s3, which several engines sharing a store may share.
 	Blobs blob.Store
 	// Now is the clock; nil means time.Now. The engine uses Now().UTC() truncated to milliseconds.
 	Now func() time.Time

@@ -146,7 +146,9 @@ func (e *Engine) WriteFile(ctx context.Context, token, uid string, r io.Reader) 
 }
 
 // OpenFile opens a complete file for reading. Any live session that knows the UID may read it.
-// The caller closes the reader. A malformed UID is ErrInvalid (Field "uid"); an unknown or
+// The caller closes the reader. With a blob store that can sign URLs (blob/s3), the reader
+// also implements [blob.Presigner], for handing the client a short-lived URL instead of the
+// bytes. A malformed UID is ErrInvalid (Field "uid"); an unknown or
 // pending file is ErrNotFound.
 func (e *Engine) OpenFile(ctx context.Context, token, uid string) (io.ReadSeekCloser, File, error) {
 	const op = "open file"

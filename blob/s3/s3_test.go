@@ -3,6 +3,7 @@ package s3_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -107,7 +108,7 @@ func envEndpoint(t testing.TB) (endpoint, bool) {
 	cfg := s3.Config{
 		Endpoint: u.Host, Bucket: bucket, AccessKeyID: u.User.Username(), SecretAccessKey: secret,
 		Insecure: u.Scheme == "http", CreateBucket: true,
-		Prefix: strings.TrimSuffix(prefix, "/") + "/authcube-test-" + strings.ReplaceAll(t.Name(), "/", "-") + "-" + url.PathEscape(string(rb[:4])),
+		Prefix: strings.TrimSuffix(prefix, "/") + "/authcube-test-" + strings.ReplaceAll(t.Name(), "/", "-") + "-" + fmt.Sprintf("%x", rb[:4]),
 	}
 	cfg.Prefix = strings.TrimPrefix(cfg.Prefix, "/")
 	return endpoint{cfg: cfg, raw: rawClient(t, cfg)}, true
