@@ -335,12 +335,23 @@ func (c *cappedReader) fill(p []byte) (int, error) {
 	return k, nil
 }
 
-// fillGrowing reads up to max bytes into a buffer that starts at 64 KiB and doubles as it fills.
+// fillGrowing reads up to max bytes into a buffer that starts at 64 KiB and grows fourfold as it
+// fills. A full buffer grows only once a one-byte read shows more is coming, so a body that
+// ends at a power-of-four size is not copied into a buffer four times as large for nothing.
 func (c *cappedReader) fillGrowing(max int) ([]byte, error) {
 	buf := make([]byte, 0, min(64<<10, max))
 	for len(buf) < max && !c.eof {
 		if len(buf) == cap(buf) {
-			buf = append(make([]byte, 0, min(2*cap(buf), max)), buf...)
+			var probe [1]byte
+			n, err := c.fill(probe[:])
+			if err != nil {
+				return nil, err
+			}
+			if n == 0 {
+				break
+			}
+			buf = append(append(make([]byte, 0, min(4*cap(buf), max)), buf...), probe[0])
+			continue
 		}
 		n, err := c.fill(buf[len(buf):cap(buf)])
 		if err != nil {
