@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/authcube/authcube/blob"
 	"github.com/authcube/authcube/internal/fsync"
 	"github.com/authcube/authcube/store"
 )
@@ -16,8 +17,11 @@ import (
 // and the key of device tokens. The copy opens as an engine. It is built in a temporary directory beside path and
 // renamed into place, so path never holds half a backup. File bytes are hard-linked where the
 // filesystem allows (they never change) while file deletion is paused, so every file the copied
-// database names is in the copy. Calls go on meanwhile; writes that commit after the copy's
-// snapshot are not in it.
+// database names is in the copy. A blob store that cannot link its blobs (Config.Blobs from
+// blob/s3, which lacks [blob.Linker]) keeps the bytes out of the backup: they stay in the
+// bucket, and keeping the bytes of files deleted after the backup (bucket versioning or
+// replication) is the operator's part. Calls go on meanwhile; writes that commit after the
+// copy's snapshot are not in it.
 func (e *Engine) Backup(ctx context.Context, path string) error {
 	const op = "backup"
 	if err := e.begin(op); err != nil {
@@ -46,8 +50,8 @@ func (e *Engine) Backup(ctx context.Context, path string) error {
 	// Pause file deletion from before the database snapshot until the bytes are linked.
 	e.blobDeletes.Lock()
 	err = bs.BackupTo(ctx, filepath.Join(tmp, "authcube.db"))
-	if err == nil {
-		err = e.blobs.Link(ctx, filepath.Join(tmp, "blobs"))
+	if l, ok := e.blobs.(blob.Linker); ok && err == nil {
+		err = l.Link(ctx, filepath.Join(tmp, "blobs"))
 	}
 	e.blobDeletes.Unlock()
 	if err == nil && e.cfg.Dir != "" {

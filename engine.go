@@ -107,7 +107,8 @@ type Config struct {
 	QueryTimeout time.Duration
 	// Store replaces the default SQLite store in Dir. A custom store gets no directory lock.
 	Store store.Store
-	// Blobs replaces the default file store, the directory Dir/blobs.
+	// Blobs replaces the default file store, the directory Dir/blobs: for instance an
+	// S3-compatible bucket from blob/s3, which several engines sharing a store may share.
 	Blobs blob.Store
 	// Now is the clock; nil means time.Now. The engine uses Now().UTC() truncated to milliseconds.
 	Now func() time.Time
@@ -432,6 +433,22 @@ func (e *Engine) flushActivity(ctx context.Context) error {
 		return err
 	}
 	e.cache.written(acts)
+	return nil
+}
+
+// Sweep runs the engine's housekeeping now, as it does by itself every 10 minutes: it deletes
+// expired sessions, stale throttle rows and reset tokens, files left pending for a day, bytes
+// no file names and unfinished uploads of files no longer pending (S3), and outbox mail past
+// its time. Engines sharing a store may sweep at once. Call it from a scheduler, or from tests
+// that must not wait; it returns the first error met.
+func (e *Engine) Sweep(ctx context.Context) error {
+	if err := e.begin("sweep"); err != nil {
+		return err
+	}
+	defer e.done()
+	if err := e.sweep(ctx); err != nil {
+		return internal("sweep", err)
+	}
 	return nil
 }
 

@@ -146,7 +146,9 @@ func (e *Engine) WriteFile(ctx context.Context, token, uid string, r io.Reader) 
 }
 
 // OpenFile opens a complete file for reading. Any live session that knows the UID may read it.
-// The caller closes the reader. A malformed UID is ErrInvalid (Field "uid"); an unknown or
+// The caller closes the reader. With a blob store that can sign URLs (blob/s3), the reader
+// also implements [blob.Presigner], for handing the client a short-lived URL instead of the
+// bytes. A malformed UID is ErrInvalid (Field "uid"); an unknown or
 // pending file is ErrNotFound.
 func (e *Engine) OpenFile(ctx context.Context, token, uid string) (io.ReadSeekCloser, File, error) {
 	const op = "open file"
@@ -361,7 +363,12 @@ func isBidiControl(r rune) bool {
 	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 || r == 0x200E || r == 0x200F || r == 0x061C
 }
 
-// collectFiles deletes pending files older than a day, and bytes no file row points to.
+// collectFiles deletes pending files older than a day, bytes no file row points to, and (with a
+// blob store that has [blob.Uploads]) the unfinished uploads of files no longer pending. Every
+// decision comes from the shared store, never from this engine's memory, so several engines on
+// one store and one bucket collect correctly: a file row exists before its bytes are written,
+// an upload is left alone while its file is pending (another engine may be writing it), and a
+// pending file goes only after a day, when its upload is aborted too.
 func (e *Engine) collectFiles(ctx context.Context) error {
 	uids, err := e.store.DeletePendingFiles(ctx, e.now().Add(-pendingFileTTL))
 	if err != nil {
@@ -369,6 +376,21 @@ func (e *Engine) collectFiles(ctx context.Context) error {
 	}
 	for _, uid := range uids {
 		if err := e.deleteBytes(ctx, uid); err != nil {
+			return err
+		}
+	}
+	if up, ok := e.blobs.(blob.Uploads); ok {
+		err := up.ListUploads(ctx, func(uid string) error {
+			f, err := e.store.File(ctx, uid)
+			if err == nil && !f.Complete {
+				return nil
+			}
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			return up.AbortUploads(ctx, uid)
+		})
+		if err != nil {
 			return err
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // ErrNotFound is returned by [Store.Open] when no blob has the UID.
@@ -80,13 +81,48 @@ type Store interface {
 	// runs may or may not be seen; fn may call Delete.
 	List(ctx context.Context, fn func(uid string) error) error
 
-	// Link makes a hard link (or a copy where links are impossible) of every blob into dir, for
-	// backups; blobs are immutable, so links are safe. dir is created and must not exist or be
-	// empty (else an error matching fs.ErrExist). Blobs deleted while Link runs are left out.
-	Link(ctx context.Context, dir string) error
-
 	// Close releases the store. Methods called after Close return errors.
 	Close() error
 }
 
-var _ Store = (*Dir)(nil)
+// Linker is the optional ability of a [Store] whose blobs are files: authcube's Backup finds it
+// by type assertion and copies the bytes with it. A store without it (blob/s3) keeps the bytes
+// outside the backup.
+type Linker interface {
+	// Link makes a hard link (or a copy where links are impossible) of every blob into dir, for
+	// backups; blobs are immutable, so links are safe. dir is created and must not exist or be
+	// empty (else an error matching fs.ErrExist). Blobs deleted while Link runs are left out.
+	Link(ctx context.Context, dir string) error
+}
+
+// Uploads is the optional ability of a [Store] whose unfinished writes outlive the process that
+// started them (S3 multipart uploads a crashed process never completed or aborted): they are
+// invisible to Open and List but kept, and paid for, until aborted. authcube's collector finds
+// it by type assertion and aborts the unfinished uploads of every UID whose file is no longer
+// pending in the shared metadata, so instances sharing a store never abort each other's
+// uploads in progress.
+type Uploads interface {
+	// ListUploads calls fn once for every UID with an unfinished upload (a UID may come more
+	// than once), in no particular order. It stops at fn's first error and returns it
+	// unchanged; fn may call AbortUploads.
+	ListUploads(ctx context.Context, fn func(uid string) error) error
+	// AbortUploads aborts every unfinished upload of uid, a Put still running included (that
+	// Put then fails and keeps nothing). Aborting none is not an error.
+	AbortUploads(ctx context.Context, uid string) error
+}
+
+// Presigner is the optional ability of the reader a [Store]'s Open returns when the store can
+// hand out URLs that read the blob directly from it (blob/s3: a presigned GET), so the bytes
+// need not pass through the application.
+type Presigner interface {
+	// PresignGet returns a URL that reads the blob with a plain GET until ttl has passed. The
+	// response carries the given Content-Type, Content-Disposition and Cache-Control ("" leaves
+	// a header as the store sends it). The URL is a bearer capability for ttl: hand it only to
+	// a client allowed to read the blob.
+	PresignGet(ctx context.Context, ttl time.Duration, contentType, disposition, cacheControl string) (string, error)
+}
+
+var (
+	_ Store  = (*Dir)(nil)
+	_ Linker = (*Dir)(nil)
+)

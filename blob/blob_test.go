@@ -12,13 +12,13 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/authcube/authcube/blob"
+	"github.com/authcube/authcube/blob/blobtest"
 )
 
 // newDir opens a store in a fresh directory and returns it with its path.
@@ -80,7 +80,17 @@ func readBlob(t *testing.T, d blob.Store, uid string) []byte {
 	return b
 }
 
-func TestPutOpenRoundTrip(t *testing.T) {
+// TestDirConformance runs the blob.Store conformance suite against Dir; residue is every file
+// under the directory, temp files included.
+func TestDirConformance(t *testing.T) {
+	blobtest.Run(t, blobtest.Harness{New: func(t *testing.T) (blob.Store, func() []string) {
+		d, path := newDir(t)
+		return d, func() []string { return files(t, path) }
+	}})
+}
+
+// TestDirLayout checks what is particular to Dir: fan-out, modes, and Open's *os.File.
+func TestDirLayout(t *testing.T) {
 	d, path := newDir(t)
 	ctx := context.Background()
 	uid := uids(t, 1, 1)[0]
@@ -113,188 +123,6 @@ func TestPutOpenRoundTrip(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, fs.FileMode(0o700), fi.Mode().Perm())
 	}
-}
-
-func TestPutSizeAndHead(t *testing.T) {
-	for _, n := range []int{0, 1, 511, 512, 513, 32 << 10, 32<<10 + 1} {
-		t.Run("", func(t *testing.T) {
-			d, _ := newDir(t)
-			uid := uids(t, 2, 1)[0]
-			data := randBytes(2, n)
-			size, head, err := d.Put(context.Background(), uid, bytes.NewReader(data), int64(n))
-			require.NoError(t, err, "exactly the cap is accepted")
-			assert.EqualValues(t, n, size)
-			assert.Equal(t, data[:min(n, 512)], head)
-			assert.Equal(t, data, readBlob(t, d, uid))
-		})
-	}
-}
-
-// countingReader is an endless stream of bytes that counts what was read.
-type countingReader struct{ n int64 }
-
-func (r *countingReader) Read(p []byte) (int, error) {
-	clear(p)
-	r.n += int64(len(p))
-	return len(p), nil
-}
-
-func TestPutOverTheCapKeepsNothing(t *testing.T) {
-	ctx := context.Background()
-	t.Run("one byte over", func(t *testing.T) {
-		d, path := newDir(t)
-		uid := uids(t, 3, 1)[0]
-		_, _, err := d.Put(ctx, uid, bytes.NewReader(randBytes(3, 1001)), 1000)
-		require.ErrorIs(t, err, blob.ErrTooLarge)
-		assert.Empty(t, files(t, path), "no blob and no temp file")
-		_, _, err = d.Open(ctx, uid)
-		assert.ErrorIs(t, err, blob.ErrNotFound)
-	})
-	t.Run("endless body is cut at the cap", func(t *testing.T) {
-		d, path := newDir(t)
-		r := &countingReader{}
-		_, _, err := d.Put(ctx, uids(t, 3, 1)[0], r, 100_000)
-		require.ErrorIs(t, err, blob.ErrTooLarge)
-		assert.LessOrEqual(t, r.n, int64(100_001), "never reads beyond max+1")
-		assert.Empty(t, files(t, path))
-	})
-	t.Run("zero cap", func(t *testing.T) {
-		d, path := newDir(t)
-		_, _, err := d.Put(ctx, uids(t, 3, 1)[0], strings.NewReader("x"), 0)
-		require.ErrorIs(t, err, blob.ErrTooLarge)
-		assert.Empty(t, files(t, path))
-	})
-	t.Run("negative cap", func(t *testing.T) {
-		d, path := newDir(t)
-		_, _, err := d.Put(ctx, uids(t, 3, 1)[0], strings.NewReader(""), -1)
-		require.Error(t, err)
-		assert.Empty(t, files(t, path))
-	})
-}
-
-// failingReader returns n good bytes, then calls hook (if any) and fails.
-type failingReader struct {
-	n    int
-	err  error
-	hook func()
-}
-
-func (r *failingReader) Read(p []byte) (int, error) {
-	if r.n == 0 {
-		if r.hook != nil {
-			r.hook()
-			r.hook = nil
-			return copy(p, "more bytes"), nil
-		}
-		return 0, r.err
-	}
-	k := min(len(p), r.n)
-	clear(p[:k])
-	r.n -= k
-	return k, nil
-}
-
-func TestPutFailureMidwayKeepsNothing(t *testing.T) {
-	boom := errors.New("connection reset")
-	t.Run("reader error", func(t *testing.T) {
-		d, path := newDir(t)
-		uid := uids(t, 4, 1)[0]
-		_, _, err := d.Put(context.Background(), uid, &failingReader{n: 100_000, err: boom}, 1<<20)
-		require.ErrorIs(t, err, boom)
-		assert.Empty(t, files(t, path))
-		_, _, err = d.Open(context.Background(), uid)
-		assert.ErrorIs(t, err, blob.ErrNotFound)
-	})
-	t.Run("context cancelled", func(t *testing.T) {
-		d, path := newDir(t)
-		uid := uids(t, 4, 1)[0]
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		r := &failingReader{n: 100_000, err: io.EOF, hook: cancel}
-		_, _, err := d.Put(ctx, uid, r, 1<<20)
-		require.ErrorIs(t, err, context.Canceled)
-		assert.Empty(t, files(t, path))
-		_, _, err = d.Open(context.Background(), uid)
-		assert.ErrorIs(t, err, blob.ErrNotFound)
-	})
-	t.Run("context cancelled before", func(t *testing.T) {
-		d, path := newDir(t)
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		_, _, err := d.Put(ctx, uids(t, 4, 1)[0], strings.NewReader("x"), 10)
-		require.ErrorIs(t, err, context.Canceled)
-		assert.Empty(t, files(t, path))
-	})
-}
-
-func TestPutDuplicateIsRefused(t *testing.T) {
-	d, path := newDir(t)
-	ctx := context.Background()
-	uid := uids(t, 5, 1)[0]
-	_, _, err := d.Put(ctx, uid, strings.NewReader("original"), 100)
-	require.NoError(t, err)
-	_, _, err = d.Put(ctx, uid, strings.NewReader("replacement"), 100)
-	require.ErrorIs(t, err, fs.ErrExist)
-	assert.NotContains(t, err.Error(), uid, "errors never carry a UID")
-	assert.Equal(t, "original", string(readBlob(t, d, uid)))
-	assert.Equal(t, []string{uid[:2] + "/" + uid}, files(t, path))
-}
-
-func TestOpenMissingAndDelete(t *testing.T) {
-	d, path := newDir(t)
-	ctx := context.Background()
-	uid := uids(t, 6, 1)[0]
-	_, _, err := d.Open(ctx, uid)
-	require.ErrorIs(t, err, blob.ErrNotFound)
-	require.NoError(t, d.Delete(ctx, uid), "deleting a missing blob is not an error")
-
-	_, _, err = d.Put(ctx, uid, strings.NewReader("x"), 10)
-	require.NoError(t, err)
-	require.NoError(t, d.Delete(ctx, uid))
-	require.NoError(t, d.Delete(ctx, uid), "Delete is idempotent")
-	_, _, err = d.Open(ctx, uid)
-	assert.ErrorIs(t, err, blob.ErrNotFound)
-	assert.Empty(t, files(t, path))
-
-	_, _, err = d.Put(ctx, uid, strings.NewReader("again"), 10)
-	require.NoError(t, err, "a deleted UID may be stored again")
-}
-
-func TestInvalidUIDsAreRefusedEverywhere(t *testing.T) {
-	valid := uids(t, 7, 1)[0]
-	cases := map[string]string{
-		"empty":        "",
-		"dot dot":      "../x",
-		"dot dot uid":  "../" + valid[3:],
-		"absolute":     "/etc/passwd",
-		"nul":          "a\x00b",
-		"nul in uid":   valid[:31] + "\x00",
-		"31 chars":     valid[:31],
-		"33 chars":     valid + "0",
-		"upper case":   strings.ToUpper(valid[:1]) + "A" + valid[2:],
-		"slash":        "ab/" + valid[3:],
-		"backslash":    "ab\\" + valid[3:],
-		"dot":          ".",
-		"not hex":      "g" + valid[1:],
-		"temp prefix":  ".tmp-" + valid[5:],
-		"unicode":      "é" + valid[2:],
-		"spaces":       " " + valid[1:],
-		"windows path": `C:\` + valid[3:],
-	}
-	d, path := newDir(t)
-	ctx := context.Background()
-	for name, uid := range cases {
-		t.Run(name, func(t *testing.T) {
-			assert.False(t, blob.ValidUID(uid))
-			_, _, err := d.Put(ctx, uid, strings.NewReader("x"), 10)
-			assert.ErrorIs(t, err, blob.ErrInvalidUID)
-			_, _, err = d.Open(ctx, uid)
-			assert.ErrorIs(t, err, blob.ErrInvalidUID)
-			assert.ErrorIs(t, d.Delete(ctx, uid), blob.ErrInvalidUID)
-		})
-	}
-	assert.Empty(t, files(t, path))
-	assert.True(t, blob.ValidUID(valid))
 }
 
 func TestOpenDoesNotFollowSymlinks(t *testing.T) {
@@ -410,57 +238,4 @@ func TestListSeesExactlyTheStoredUIDs(t *testing.T) {
 	require.NoError(t, d.Delete(ctx, us[0]))
 	want = slices.DeleteFunc(want, func(u string) bool { return u == us[0] })
 	assert.Equal(t, want, listAll(t, d), "a deleted blob is no longer listed")
-}
-
-func TestConcurrentUse(t *testing.T) {
-	d, path := newDir(t)
-	ctx := context.Background()
-	const workers, rounds = 20, 10
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for r, uid := range uids(t, byte(100+w), rounds) {
-				data := randBytes(byte(w*rounds+r), 1000+w*r)
-				size, _, err := d.Put(ctx, uid, bytes.NewReader(data), 1<<20)
-				if !assert.NoError(t, err) || !assert.EqualValues(t, len(data), size) {
-					return
-				}
-				f, _, err := d.Open(ctx, uid)
-				if !assert.NoError(t, err) {
-					return
-				}
-				got, err := io.ReadAll(f)
-				assert.NoError(t, err)
-				assert.NoError(t, f.Close())
-				assert.Equal(t, data, got)
-				if r%2 == 0 {
-					assert.NoError(t, d.Delete(ctx, uid))
-				}
-			}
-		})
-	}
-	wg.Go(func() {
-		for range rounds {
-			assert.NoError(t, d.List(ctx, func(string) error { return nil }))
-		}
-	})
-	wg.Wait()
-	assert.Len(t, listAll(t, d), workers*rounds/2)
-	for _, f := range files(t, path) {
-		assert.NotContains(t, f, ".tmp-")
-	}
-}
-
-func TestClosedStoreFails(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "blobs")
-	d, err := blob.OpenDir(path)
-	require.NoError(t, err)
-	require.NoError(t, d.Close())
-	uid := uids(t, 13, 1)[0]
-	_, _, err = d.Put(context.Background(), uid, strings.NewReader("x"), 10)
-	require.Error(t, err)
-	assert.NotContains(t, err.Error(), uid, "errors never carry a UID")
-	_, _, err = d.Open(context.Background(), uid)
-	assert.Error(t, err)
-	assert.Error(t, d.List(context.Background(), func(string) error { return nil }))
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/authcube/authcube/internal/fsync"
 )
 
-// Link implements [Store.Link]. dir gets the same layout as the store (dir/ab/abcdef…), so
+// Link implements [Linker]. dir gets the same layout as the store (dir/ab/abcdef…), so
 // [OpenDir] can open the copy. Each blob is hard-linked where the filesystem allows and copied
 // otherwise (another device, FAT); the files and directories are fsynced before Link returns
 // nil. dir must not be inside the store. On error dir may hold part of the blobs: the caller

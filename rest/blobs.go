@@ -413,16 +413,28 @@ func (h *handler) serveFile(w http.ResponseWriter, r *http.Request, rc io.ReadSe
 	if v := mime.FormatMediaType(disp, map[string]string{"filename": f.Name}); v != "" {
 		disp = v
 	}
+	cache := "private, no-store"
+	if public {
+		cache = "public, max-age=300"
+	}
+	if h.cfg.PresignedDownloads > 0 && r.Method == http.MethodGet {
+		if p, ok := rc.(blob.Presigner); ok {
+			u, err := p.PresignGet(r.Context(), h.cfg.PresignedDownloads, ct, disp, cache)
+			if err == nil {
+				w.Header().Set("Cache-Control", "no-store")
+				w.Header().Set("Referrer-Policy", "no-referrer")
+				http.Redirect(w, r, u, http.StatusFound)
+				return
+			}
+			h.log.Warn("rest: presigning a download; serving the bytes instead", "err", err)
+		}
+	}
 	hd := w.Header()
 	hd.Set("Content-Type", ct)
 	hd.Set("Content-Disposition", disp)
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	hd.Set("Referrer-Policy", "no-referrer")
-	if public {
-		hd.Set("Cache-Control", "public, max-age=300")
-	} else {
-		hd.Set("Cache-Control", "private, no-store")
-	}
+	hd.Set("Cache-Control", cache)
 	http.ServeContent(w, r, "", f.CreatedAt, rc)
 }

@@ -70,6 +70,15 @@ type Config struct {
 	// Sign-ins are throttled per client address (S36), so list the proxy in front of the
 	// server here, or every client counts as the proxy.
 	TrustedProxies []netip.Prefix
+	// PresignedDownloads, when positive and the engine's blob store can sign URLs (blob/s3),
+	// answers a GET of a file's bytes, once authorised as usual, with 302 Found to a presigned
+	// GET of the object valid this long, so the bytes need not pass through the application;
+	// the object's response carries the file's Content-Type, Content-Disposition and
+	// Cache-Control but not the nosniff and sandbox headers this handler adds, so the bucket
+	// must be served from another origin than the application (S27). HEAD, and every store
+	// without the ability, get the bytes as with 0 (the default). Keep it short (minutes): the
+	// URL reads the file without a session until it expires.
+	PresignedDownloads time.Duration
 	// Logger receives the handler's log records (never with passwords or tokens); nil means
 	// slog.Default().
 	Logger *slog.Logger

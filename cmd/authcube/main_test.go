@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -133,4 +135,54 @@ func TestUsage(t *testing.T) {
 	assert.Equal(t, exitError, run(t.Context(), []string{"serve", "--dir", t.TempDir()}, &stdout, &stderr))
 	assert.Contains(t, stderr.String(), "--auth-key is required")
 	assert.Equal(t, exitUsage, run(t.Context(), []string{"backup"}, &stdout, &stderr))
+}
+
+// serve --s3-endpoint keeps file bytes in the bucket, with the keys of AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY, which never appear in its errors.
+func TestServeS3Flags(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIASERVETEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "serve-secret-never-shown")
+	var auth sync.Map
+	// A server that knows bucket "files" (HEAD answers 200) and refuses anything else.
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth.Store(r.Header.Get("Authorization"), true)
+		if r.Method == http.MethodHead && strings.Trim(r.URL.Path, "/") == "files" {
+			return
+		}
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = io.WriteString(w, `<Error><Code>AccessDenied</Code><Message>denied</Message></Error>`)
+	}))
+	defer fake.Close()
+	host := fake.Listener.Addr().String()
+
+	fs, o := serveFlags(io.Discard)
+	require.NoError(t, fs.Parse([]string{"--dir", t.TempDir(), "--addr", "127.0.0.1:0", "--auth-key", "k",
+		"--s3-endpoint", host, "--s3-bucket", "files", "--s3-region", "us-east-1", "--s3-prefix", "app1", "--s3-insecure",
+		"--s3-presign-downloads", "5m"}))
+	var stdout, stderr bytes.Buffer
+	s, err := startServer(t.Context(), *o, &stdout, &stderr)
+	require.NoError(t, err)
+	require.NoError(t, s.shutdown())
+	signed := false
+	auth.Range(func(k, _ any) bool {
+		signed = signed || strings.Contains(k.(string), "Credential=AKIASERVETEST/")
+		return true
+	})
+	assert.True(t, signed, "requests are signed with the keys from the environment")
+
+	for _, args := range [][]string{
+		{"--s3-endpoint", host, "--s3-bucket", "other", "--s3-insecure", "--s3-region", "us-east-1"},
+		{"--s3-endpoint", host},
+		{"--s3-presign-downloads", "5m"},
+		{"--s3-endpoint", host, "--s3-bucket", "files", "--s3-insecure", "--s3-region", "us-east-1", "--s3-presign-downloads", "2h"},
+	} {
+		fs, o := serveFlags(io.Discard)
+		require.NoError(t, fs.Parse(append([]string{"--dir", t.TempDir(), "--addr", "127.0.0.1:0", "--auth-key", "k"}, args...)))
+		_, err := startServer(t.Context(), *o, &stdout, &stderr)
+		require.Error(t, err, "%v", args)
+		assert.NotContains(t, err.Error(), "serve-secret-never-shown")
+		assert.NotContains(t, err.Error(), "AKIASERVETEST")
+	}
+	assert.NotContains(t, stderr.String(), "serve-secret-never-shown")
 }

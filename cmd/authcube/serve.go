@@ -18,6 +18,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/authcube/authcube"
+	"github.com/authcube/authcube/blob/s3"
 	"github.com/authcube/authcube/identity"
 	"github.com/authcube/authcube/identity/firebase"
 	"github.com/authcube/authcube/rest"
@@ -32,6 +33,11 @@ type serveOptions struct {
 	firebaseProject, firebaseKeys         string
 	trustedProxies                        string
 	baseURL                               string
+
+	// File bytes in an S3-compatible bucket instead of DIR/blobs; keys from the environment.
+	s3Endpoint, s3Bucket, s3Region, s3Prefix string
+	s3Insecure                               bool
+	presign                                  time.Duration
 
 	// Connection limits (S34); zero means the default.
 	readHeaderTimeout, readTimeout, writeTimeout, idleTimeout time.Duration
@@ -63,6 +69,12 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.StringVar(&o.firebaseProject, "firebase-project", "", "enable firebase_phone and firebase_email sessions for this Firebase project id")
 	fs.StringVar(&o.firebaseKeys, "firebase-keys", firebase.GoogleKeysURL, "Firebase public keys: a file (x509 JSON or JWKS) or an http(s) URL")
 	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For and Forwarded headers name the client; empty: none, the headers are ignored")
+	fs.StringVar(&o.s3Endpoint, "s3-endpoint", "", "keep file bytes in an S3-compatible bucket at this host[:port] (s3.amazonaws.com, 127.0.0.1:9000, ...) instead of DIR/blobs; keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+	fs.StringVar(&o.s3Bucket, "s3-bucket", "", "the bucket of --s3-endpoint (created when missing)")
+	fs.StringVar(&o.s3Region, "s3-region", "", "the region of --s3-bucket; empty: asked of the server")
+	fs.StringVar(&o.s3Prefix, "s3-prefix", "", "the key prefix of the files inside --s3-bucket; empty: none")
+	fs.BoolVar(&o.s3Insecure, "s3-insecure", false, "talk to --s3-endpoint over plain HTTP (a local server only)")
+	fs.DurationVar(&o.presign, "s3-presign-downloads", 0, "answer file downloads with a redirect to a presigned GET of --s3-bucket valid this long (at most 1h); 0: the bytes pass through this server")
 	fs.BoolVar(&o.public, "public", false, "allow a non-loopback --addr: anyone who can reach it and knows the auth key can create sessions")
 	return fs, o
 }
@@ -151,7 +163,28 @@ func startServer(ctx context.Context, o serveOptions, stdout, stderr io.Writer) 
 		}
 		cfg.Providers = map[string]identity.TokenVerifier{"firebase_phone": v, "firebase_email": v}
 	}
+	if o.s3Endpoint != "" || o.s3Bucket != "" {
+		if o.s3Endpoint == "" || o.s3Bucket == "" {
+			return nil, errors.New("--s3-endpoint and --s3-bucket go together")
+		}
+		bs, err := s3.New(ctx, s3.Config{
+			Endpoint: o.s3Endpoint, Bucket: o.s3Bucket, Region: o.s3Region, Prefix: o.s3Prefix, Insecure: o.s3Insecure,
+			AccessKeyID: os.Getenv("AWS_ACCESS_KEY_ID"), SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"), CreateBucket: true,
+		})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Blobs = bs
+	} else if o.presign != 0 {
+		return nil, errors.New("--s3-presign-downloads needs --s3-endpoint")
+	}
+	if o.presign < 0 || o.presign > time.Hour {
+		return nil, errors.New("--s3-presign-downloads must be from 0 to 1h")
+	}
 	e, err := authcube.Open(ctx, cfg)
+	if err != nil && cfg.Blobs != nil {
+		_ = cfg.Blobs.Close()
+	}
 	if errors.Is(err, authcube.ErrLocked) {
 		return nil, fmt.Errorf("%s is in use by another authcube", o.dir)
 	}
@@ -177,7 +210,7 @@ func startServer(ctx context.Context, o serveOptions, stdout, stderr io.Writer) 
 		apiURL = strings.TrimRight(o.baseURL, "/")
 	}
 	h, err := rest.New(e, rest.Config{AppID: o.appID, AuthKey: o.authKey, FullUserData: o.fullUserData, AllowedOrigins: origins, BaseURL: apiURL, Logger: logger,
-		TrustedProxies: proxies})
+		TrustedProxies: proxies, PresignedDownloads: o.presign})
 	if err != nil {
 		ln.Close()
 		e.Close()

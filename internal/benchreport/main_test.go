@@ -301,7 +301,7 @@ func TestRender(t *testing.T) {
 		"**Runs:** 1 to 3 per benchmark",
 		"```sh\nscripts/bench.sh\n```",
 		"which runs `go test -run '^$' -bench . -benchmem -count 3 . ./authtest/`",
-		"**12 of 20 targets met, 1 missed, 7 not measured.**",
+		"**12 of 24 targets met, 1 missed, 11 not measured.**",
 		"| operation | what is measured | target | measured (median) | meets? |",
 		"| `UsersByIDs` of 50 | `BenchmarkUsersByIDs50` ns/op | ≤ 200 µs | not measured | — |",
 		"| `User` by id | `BenchmarkUser` ns/op | ≤ 10 µs | 6.71 µs | yes |",
@@ -324,7 +324,7 @@ func TestRender(t *testing.T) {
 		"the median of 1 run of each benchmark",
 		"10,000 seeded users",
 		"The targets are set for 1,000,000 users.",
-		"**1 of 20 targets met, 19 not measured.**",
+		"**1 of 24 targets met, 23 not measured.**",
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("report lacks %q:\n%s", want, b)
@@ -338,5 +338,30 @@ func TestRender(t *testing.T) {
 	os.WriteFile(empty, []byte("PASS\nok  \tx\t0.1s\n"), 0o600)
 	if err := run(empty, out, "", meta{}); err == nil || !strings.Contains(err.Error(), "no benchmark results") {
 		t.Errorf("empty input: %v", err)
+	}
+}
+
+// The S3 rows compare the engine with raw minio-go from the same benchmark line.
+func TestS3RowsAgainstRaw(t *testing.T) {
+	out := "pkg: github.com/authcube/authcube/blob/s3\n" +
+		"BenchmarkS3UploadFile/64MiB-2  5  0 ns/op  60.13 engine-MB/s  62.61 raw-MB/s  56.60 store-MB/s  0.9040 store-x-raw  0.9605 x-raw\n" +
+		"BenchmarkS3OpenFile/1MiB-2  5  0 ns/op  776.1 engine-MB/s  1000 raw-MB/s  0.7761 x-raw\n"
+	r, err := parse(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, rw := range rows {
+		m, v := rw.Eval(r)
+		got[rw.Op] = m + " => " + v.String()
+	}
+	for op, want := range map[string]string{
+		"`UploadFile` of 64 MiB to S3 (loopback gofakes3)": "0.96 × (engine 60.1 MB/s, raw 62.6 MB/s; blob/s3 alone 0.90 ×) => yes",
+		"`OpenFile` of 1 MiB from S3, read whole":          "0.78 × (engine 776 MB/s, raw 1,000 MB/s) => **no**",
+		"`UploadFile` of 1 MiB to S3 (loopback gofakes3)":  "not measured => —",
+	} {
+		if got[op] != want {
+			t.Errorf("%s: got %q, want %q", op, got[op], want)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 const (
 	rootPkg     = "github.com/authcube/authcube"
 	authtestPkg = rootPkg + "/authtest"
+	s3Pkg       = rootPkg + "/blob/s3"
 )
 
 // meta is what the report says besides the figures.
@@ -150,9 +151,36 @@ var rows = []row{
 			return dur(v), check(v <= 5e6)
 		},
 	},
+	vsRaw("`UploadFile` of 1 MiB to S3 (loopback gofakes3)", "BenchmarkS3UploadFile/1MiB", "put"),
+	vsRaw("`UploadFile` of 64 MiB to S3 (loopback gofakes3)", "BenchmarkS3UploadFile/64MiB", "put"),
+	vsRaw("`OpenFile` of 1 MiB from S3, read whole", "BenchmarkS3OpenFile/1MiB", "get"),
+	vsRaw("`OpenFile` of 64 MiB from S3, read whole", "BenchmarkS3OpenFile/64MiB", "get"),
 	info("`UploadFile`, 1 MiB, durable", "BenchmarkUploadFile", "MB/s", "ns/op"),
 	info("`OpenFile` of 1 MiB, read whole", "BenchmarkOpenFile", "MB/s", "ns/op"),
 	info("`Session` on a live token, one caller", "BenchmarkSession/serial", "ns/op", "allocs/op"),
+}
+
+// vsRaw: a blob/s3 benchmark that interleaves the engine call with a raw minio-go call of the
+// same bytes (and blob/s3's own call) reaches 0.90 of raw's throughput.
+func vsRaw(op, name, rawOp string) row {
+	return row{
+		Op: op, Measures: bench(s3Pkg, name) + " x-raw (each against a raw minio-go " + rawOp + " of the same bytes interleaved with it)",
+		Target: "≥ 0.90 × raw minio-go, same run",
+		Eval: func(r *Results) (string, verdict) {
+			b := r.Find(s3Pkg, name)
+			x, ok1 := b.Median("x-raw")
+			e, ok2 := b.Median("engine-MB/s")
+			w, ok3 := b.Median("raw-MB/s")
+			if !ok1 || !ok2 || !ok3 {
+				return "not measured", notMeasured
+			}
+			text := fmt.Sprintf("%.2f × (engine %s, raw %s", x, metric(e, "MB/s"), metric(w, "MB/s"))
+			if sx, ok := b.Median("store-x-raw"); ok {
+				text += fmt.Sprintf("; blob/s3 alone %.2f ×", sx)
+			}
+			return text + ")", check(x >= 0.90)
+		},
+	}
 }
 
 func check(ok bool) verdict {
