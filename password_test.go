@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -195,4 +196,80 @@ func setStoredHash(t *testing.T, te *testEngine, login, hash string) {
 	n, err := res.RowsAffected()
 	require.NoError(t, err)
 	require.Equal(t, int64(1), n, fmt.Sprintf("user %s", login))
+}
+
+// S6: sign-up, password change and password reset hash behind the same bounded slots as
+// sign-in, so a burst of any of them holds a bounded heap (2 × slots × m of argon2 memory, and the
+// buffers freed but not yet collected). Not parallel: it measures the process's heap.
+func TestPasswordSettingBurstHeapIsBounded(t *testing.T) {
+	const slots, memKiB, n = 2, 8192, 100
+	bound := uint64(4*slots*memKiB<<10 + 32<<20) // twice the sign-in test's margin: the GC lags
+	newEngine := func(t *testing.T, mb *authtest.Mailbox) *testEngine {
+		return newTestEngine(t, unthrottled, func(c *authcube.Config) {
+			c.Rand = nil
+			c.HashConcurrency = slots
+			c.Hashing = authcube.HashParams{MemoryKiB: memKiB, Iterations: 1, Parallelism: 1}
+			if mb != nil {
+				c.Mailer = mb
+			}
+		})
+	}
+	burst := func(t *testing.T, f func(i int) error) {
+		t.Helper()
+		peak := heapPeak(func() {
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					if err := f(i); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+		})
+		t.Logf("peak heap above baseline: %d MiB (bound %d MiB; unbounded would be %d MiB)", peak>>20, bound>>20, n*memKiB>>10)
+		assert.LessOrEqual(t, peak, bound)
+		require.Positive(t, peak)
+	}
+	t.Run("sign-up", func(t *testing.T) {
+		te := newEngine(t, nil)
+		app := te.appSession(t)
+		burst(t, func(i int) error {
+			_, err := te.SignUp(ctx, app.Token, authcube.NewUser{Login: fmt.Sprintf("user%d", i), Password: testPassword})
+			return err
+		})
+	})
+	t.Run("password change", func(t *testing.T) {
+		te := newEngine(t, nil)
+		// The old passwords are cheap to verify, so that the new hashes would pile up unbounded.
+		require.NoError(t, te.Close())
+		te.cfg.Hashing = cheapHashing
+		te.open(t)
+		sessions := make([]authcube.Session, n)
+		for i := range n {
+			_, sessions[i] = te.signedIn(t, fmt.Sprintf("user%d", i))
+		}
+		require.NoError(t, te.Close())
+		te.cfg.Hashing = authcube.HashParams{MemoryKiB: memKiB, Iterations: 1, Parallelism: 1}
+		te.open(t)
+		burst(t, func(i int) error {
+			_, err := te.UpdateUser(ctx, sessions[i].Token, authcube.UserUpdate{Password: new("a brand new password"), OldPassword: testPassword})
+			return err
+		})
+	})
+	t.Run("password reset", func(t *testing.T) {
+		mb := &authtest.Mailbox{}
+		te := newEngine(t, mb)
+		app := te.appSession(t)
+		tokens := make([]string, n)
+		for i := range n {
+			email := fmt.Sprintf("user%d@example.org", i)
+			_, err := te.SignUp(ctx, app.Token, authcube.NewUser{Email: email, Password: testPassword})
+			require.NoError(t, err)
+			require.NoError(t, te.ResetPassword(ctx, app.Token, email))
+			require.NoError(t, te.FlushMail(ctx))
+			tokens[i] = mb.LastResetToken()
+		}
+		burst(t, func(i int) error { return te.ConfirmPasswordReset(ctx, tokens[i], "a brand new password") })
+	})
 }
