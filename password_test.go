@@ -260,6 +260,9 @@ func TestPasswordSettingBurstHeapIsBounded(t *testing.T) {
 	t.Run("password reset", func(t *testing.T) {
 		mb := &authtest.Mailbox{}
 		te := newEngine(t, mb)
+		require.NoError(t, te.Close())
+		te.cfg.Hashing = cheapHashing // a quick set-up
+		te.open(t)
 		app := te.appSession(t)
 		tokens := make([]string, n)
 		for i := range n {
@@ -270,6 +273,9 @@ func TestPasswordSettingBurstHeapIsBounded(t *testing.T) {
 			require.NoError(t, te.FlushMail(ctx))
 			tokens[i] = mb.LastResetToken()
 		}
+		require.NoError(t, te.Close())
+		te.cfg.Hashing = authcube.HashParams{MemoryKiB: memKiB, Iterations: 1, Parallelism: 1}
+		te.open(t)
 		burst(t, func(i int) error { return te.ConfirmPasswordReset(ctx, tokens[i], "a brand new password") })
 	})
 }
