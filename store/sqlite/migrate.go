@@ -85,6 +85,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	}
 }
 
+// stepHook, when set (by tests only), runs inside a migration step's transaction once it has
+// read the schema version: tests force two Opens to interleave there.
+var stepHook func(ctx context.Context, have int)
+
 // step applies the next pending migration, if any, reading the version inside the migration's
 // own write transaction so that two openers never apply the same one.
 func step(ctx context.Context, conn *sql.Conn, ms []migration) (applied bool, err error) {
@@ -96,6 +100,9 @@ func step(ctx context.Context, conn *sql.Conn, ms []migration) (applied bool, er
 	var have int
 	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
 		return false, fmt.Errorf("sqlite: read schema version: %w", err)
+	}
+	if stepHook != nil {
+		stepHook(ctx, have)
 	}
 	if have > len(ms) {
 		return false, fmt.Errorf("%w (database %d, code %d)", ErrSchemaTooNew, have, len(ms))

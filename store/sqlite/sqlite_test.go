@@ -348,27 +348,50 @@ func TestSchemaGolden(t *testing.T) {
 	assert.Equal(t, string(want), got, "schema changed: check it, then run go test -run TestSchemaGolden -update")
 }
 
-// Openers racing on a new database apply each migration once: the version is read inside the
-// migration's own write transaction.
+// R2, R4: two Opens of a new database interleave at the worst point: the first has read
+// schema version 0 inside its migration transaction, and the second tries to migrate too. The
+// write lock taken up front makes the second wait, so both open without error. Not parallel:
+// it sets the package's migration hook.
 func TestConcurrentOpenOfNewDatabase(t *testing.T) {
-	t.Parallel()
-	for round := range 5 {
-		path := filepath.Join(t.TempDir(), fmt.Sprintf("race%d.db", round))
-		var wg sync.WaitGroup
-		errs := make(chan error, 4)
-		for range 4 {
-			wg.Go(func() {
-				s, err := sqlite.Open(t.Context(), path, sqlite.Options{})
-				if err == nil {
-					err = s.Close()
+	type who struct{}
+	path := filepath.Join(t.TempDir(), "race.db")
+	first := context.WithValue(t.Context(), who{}, "first")
+	second := context.WithValue(t.Context(), who{}, "second")
+	secondDone := make(chan error, 1)
+	secondAtZero := make(chan struct{})
+	var started, sawZero sync.Once
+	defer sqlite.SetStepHook(func(ctx context.Context, have int) {
+		switch {
+		case ctx.Value(who{}) == "second" && have == 0:
+			sawZero.Do(func() { close(secondAtZero) })
+		case ctx.Value(who{}) == "first" && have == 0:
+			started.Do(func() {
+				go func() {
+					s, err := sqlite.Open(second, path, sqlite.Options{})
+					if err == nil {
+						err = s.Close()
+					}
+					secondDone <- err
+				}()
+				// With the write lock held the second cannot get here; without it, it does at
+				// once. The timer bounds the wait for what must not happen; it paces nothing.
+				select {
+				case <-secondAtZero:
+				case <-time.After(2 * time.Second):
 				}
-				errs <- err
 			})
 		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			require.NoError(t, err)
-		}
+	})()
+	s, err := sqlite.Open(first, path, sqlite.Options{})
+	require.NoError(t, err, "the first Open")
+	require.NoError(t, s.Close())
+	require.NoError(t, <-secondDone, "the second Open")
+	select {
+	case <-secondAtZero:
+		t.Fatal("the second Open read version 0 while the first was migrating")
+	default:
 	}
+	s, err = sqlite.Open(t.Context(), path, sqlite.Options{})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
 }
