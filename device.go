@@ -1,6 +1,7 @@
 package authcube
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -11,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/authcube/authcube/store"
 )
 
 // Device tokens (S36, OWASP's "device cookies"): a user session carries one, and a sign-in that
@@ -33,13 +36,30 @@ const (
 
 // loadDeviceKey returns the key that signs device tokens: Dir/device.key (mode 0600), created
 // from Config.Rand on first use and then kept, so tokens survive a restart. Without a Dir (a
-// custom Store, Blobs and Mailer) the key lives in memory only: after a restart earlier device
-// tokens are ignored, and their owners get the account's budget again. A key file of the
-// wrong size (a crash while writing it) is replaced, which ignores earlier tokens the same way.
-func (e *Engine) loadDeviceKey() ([]byte, error) {
+// custom Store, Blobs and Mailer) the key is kept in the store when it is a store.Secrets
+// (store/postgres is), so that every engine sharing the store signs and accepts the same
+// tokens; otherwise it lives in memory only: after a restart earlier device tokens are
+// ignored, and their owners get the account's budget again. A key file of the wrong size (a
+// crash while writing it) is replaced, which ignores earlier tokens the same way; a stored key
+// of the wrong size fails Open (it was written by something else).
+func (e *Engine) loadDeviceKey(ctx context.Context) ([]byte, error) {
 	if e.cfg.Dir == "" {
 		key := make([]byte, deviceKeyLen)
-		return key, e.readRand(key)
+		if err := e.readRand(key); err != nil {
+			return nil, err
+		}
+		sec, ok := e.store.(store.Secrets)
+		if !ok {
+			return key, nil
+		}
+		stored, err := sec.Secret(ctx, deviceKeyFile, key)
+		if err != nil {
+			return nil, err
+		}
+		if len(stored) != deviceKeyLen {
+			return nil, errors.New("authcube: the stored device key has the wrong size")
+		}
+		return stored, nil
 	}
 	path := filepath.Join(e.cfg.Dir, deviceKeyFile)
 	key, err := os.ReadFile(path)

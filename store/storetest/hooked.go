@@ -274,6 +274,11 @@ func (h *Hooked) SetThrottle(ctx context.Context, key string, failures int, unti
 	return hook0(h, "SetThrottle", func() error { return h.Inner.SetThrottle(ctx, key, failures, until) })
 }
 
+// AddThrottleFailure implements store.Throttles.
+func (h *Hooked) AddThrottleFailure(ctx context.Context, key string, at time.Time, r store.ThrottleRule) (int, time.Time, error) {
+	return hook2(h, "AddThrottleFailure", func() (int, time.Time, error) { return h.Inner.AddThrottleFailure(ctx, key, at, r) })
+}
+
 // DeleteStaleThrottles implements store.Throttles.
 func (h *Hooked) DeleteStaleThrottles(ctx context.Context, before time.Time) (int, error) {
 	return hook1(h, "DeleteStaleThrottles", func() (int, error) { return h.Inner.DeleteStaleThrottles(ctx, before) })
