@@ -32,6 +32,7 @@ type serveOptions struct {
 	firebaseProject, firebaseKeys         string
 	trustedProxies                        string
 	baseURL                               string
+	postgres, postgresSchema              string // a PostgreSQL store instead of SQLite in dir
 
 	// Connection limits (S34); zero means the default.
 	readHeaderTimeout, readTimeout, writeTimeout, idleTimeout time.Duration
@@ -63,6 +64,8 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.StringVar(&o.firebaseProject, "firebase-project", "", "enable firebase_phone and firebase_email sessions for this Firebase project id")
 	fs.StringVar(&o.firebaseKeys, "firebase-keys", firebase.GoogleKeysURL, "Firebase public keys: a file (x509 JSON or JWKS) or an http(s) URL")
 	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For and Forwarded headers name the client; empty: none, the headers are ignored")
+	fs.StringVar(&o.postgres, "postgres", os.Getenv(postgresEnv), "a PostgreSQL URL (postgres://user:pass@host:5432/db): keep users and sessions there, so that several servers on one database act as one service; --dir then holds only files and the mail outbox; default $"+postgresEnv)
+	fs.StringVar(&o.postgresSchema, "postgres-schema", "authcube", "the PostgreSQL schema, created when missing (with --postgres)")
 	fs.BoolVar(&o.public, "public", false, "allow a non-loopback --addr: anyone who can reach it and knows the auth key can create sessions")
 	return fs, o
 }
@@ -144,6 +147,13 @@ func startServer(ctx context.Context, o serveOptions, stdout, stderr io.Writer) 
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg := authcube.Config{Dir: o.dir, AppID: o.appID, SessionIdleTTL: o.idleTTL, ResetURL: o.resetURL, Logger: logger}
+	if o.postgres != "" {
+		st, err := openPostgres(ctx, o.postgres, o.postgresSchema, logger)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Store = st
+	}
 	if o.firebaseProject != "" {
 		v, err := firebaseVerifier(o)
 		if err != nil {
@@ -152,6 +162,9 @@ func startServer(ctx context.Context, o serveOptions, stdout, stderr io.Writer) 
 		cfg.Providers = map[string]identity.TokenVerifier{"firebase_phone": v, "firebase_email": v}
 	}
 	e, err := authcube.Open(ctx, cfg)
+	if err != nil && cfg.Store != nil {
+		cfg.Store.Close() // Open may have closed it already; a second Close is harmless
+	}
 	if errors.Is(err, authcube.ErrLocked) {
 		return nil, fmt.Errorf("%s is in use by another authcube", o.dir)
 	}

@@ -253,3 +253,29 @@ func storeUser(login string) store.User {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	return store.User{Login: login, LoginCanon: login, CreatedAt: now, UpdatedAt: now, LastRequestAt: now}
 }
+
+// A password reset asked on A is mailed by A's queue and confirmed on B; the sessions it ends
+// are refused on both, and the token works once in all.
+func TestResetAcrossInstances(t *testing.T) {
+	mail := &authtest.Mailbox{}
+	es, _ := instances(t, 2, func(c *authcube.Config) { c.Mailer = mail })
+	a, b := es[0], es[1]
+	ctx := t.Context()
+	app, err := a.CreateSession(ctx)
+	require.NoError(t, err)
+	_, err = a.SignUp(ctx, app.Token, authcube.NewUser{Login: "marvin18", Email: "marvin@example.com", Password: "correct horse battery"})
+	require.NoError(t, err)
+	s, err := b.CreateUserSession(ctx, authcube.Credentials{Login: "marvin18", Password: "correct horse battery"})
+	require.NoError(t, err)
+
+	require.NoError(t, a.ResetPassword(ctx, app.Token, "marvin@example.com"))
+	require.NoError(t, a.FlushMail(ctx))
+	token := mail.LastResetToken()
+	require.NotEmpty(t, token)
+	require.NoError(t, b.ConfirmPasswordReset(ctx, token, "a brand new password"))
+	require.Error(t, a.ConfirmPasswordReset(ctx, token, "yet another password"), "a reset token worked twice")
+	refusedSoon(t, b, s.Token)
+	refusedSoon(t, a, s.Token)
+	_, err = a.CreateUserSession(ctx, authcube.Credentials{Login: "marvin18", Password: "a brand new password"})
+	require.NoError(t, err)
+}
