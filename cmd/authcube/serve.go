@@ -261,7 +261,11 @@ func clientAddr(a *net.TCPAddr) string {
 func printSnippet(w io.Writer, o serveOptions, apiURL string) {
 	key, _ := json.Marshal(o.authKey)
 	u, _ := json.Marshal(apiURL)
-	fmt.Fprintf(w, "authcube: serving the ConnectyCube API at %s (data in %s)\n", apiURL, o.dir)
+	if o.postgres != "" {
+		fmt.Fprintf(w, "authcube: serving the ConnectyCube API at %s (users and sessions in PostgreSQL schema %s, files and mail in %s)\n", apiURL, o.postgresSchema, o.dir)
+	} else {
+		fmt.Fprintf(w, "authcube: serving the ConnectyCube API at %s (data in %s)\n", apiURL, o.dir)
+	}
 	fmt.Fprintf(w, "Paste into your app:\n\n  ConnectyCube.init({ appId: %d, authKey: %s }, { endpoints: { api_url: %s }, debug: { mode: 0 } });\n\n", o.appID, key, u)
 }
 
