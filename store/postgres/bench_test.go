@@ -198,7 +198,10 @@ func BenchmarkPGSession(b *testing.B) {
 func BenchmarkPGTokenCheck(b *testing.B) {
 	e := benchEngine(b, func(c *authcube.Config) { c.SessionCacheSize = 1 }) // 1 entry a shard
 	ctx := b.Context()
-	const n = 2_000
+	n := 2_000
+	if testing.Short() {
+		n = 200
+	}
 	tokens := make([]string, n)
 	for i := range tokens {
 		s, err := e.CreateSession(ctx)
