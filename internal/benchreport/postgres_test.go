@@ -23,8 +23,7 @@ func TestSplicePG(t *testing.T) {
 func TestRenderPG(t *testing.T) {
 	raw := `pkg: github.com/authcube/authcube/store/postgres
 BenchmarkPGSession-2 1000 300 ns/op 1 allocs/op
-BenchmarkPGUser-2 1000 60000 ns/op
-BenchmarkPGRaw/select_user_by_id-2 1000 50000 ns/op
+BenchmarkPGUser-2 1000 60000 ns/op 50000 raw-ns/op 1.2 x-raw
 BenchmarkPGCreateSession-2 100 1000 ns/op 900 ops/s
 BenchmarkPGRaw/insert_64-2 100 1000 ns/op 1000 ops/s
 BenchmarkPGRevocation-2 1 0 ns/op 500000 p50-ns 3000000 p99-ns
