@@ -40,7 +40,7 @@ func startBinary(t *testing.T, bin string, args ...string) string {
 	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	var stderr strings.Builder
+	var stderr lockedBuffer // written by exec's goroutine, read here
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {

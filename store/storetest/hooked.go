@@ -15,7 +15,8 @@ import (
 // field, not embedded, on purpose: embedding would forward a method added to a role later
 // without the hook, and a test asserting "no store call" would pass while calls went unseen. So
 // the compiler insists that Hooked implements every method itself. Hooked has none of the
-// optional abilities (store.Backuper, store.Exclusive, store.Notifier), whatever Inner has.
+// optional abilities (store.Backuper, store.Exclusive, store.Notifier, store.Secrets), whatever
+// Inner has.
 type Hooked struct {
 	Inner  store.Store
 	Before func(method string) error
