@@ -1,6 +1,7 @@
 package authcube
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/authcube/authcube/internal/fsync"
+	"github.com/authcube/authcube/store"
 )
 
 // Device tokens (S36, OWASP's "device cookies"): a user session carries one, and a sign-in that
@@ -33,12 +35,29 @@ const (
 	deviceMACDomain = "authcube device token"
 )
 
-// loadDeviceKey returns the key that signs device tokens: Dir/device.key (mode 0600), created
-// from Config.Rand on first use and then kept, so tokens survive a restart. Without a Dir (a
-// custom Store, Blobs and Mailer) the key lives in memory only: after a restart earlier device
-// tokens are ignored, and their owners get the account's budget again. A key file of the
-// wrong size (a crash while writing it) is replaced, which ignores earlier tokens the same way.
-func (e *Engine) loadDeviceKey() ([]byte, error) {
+// loadDeviceKey returns the key that signs device tokens, created from Config.Rand on first
+// use and then kept, so tokens survive a restart. A custom Store that is a store.Secrets
+// (store/postgres is) keeps it, so that every engine sharing the store signs and accepts the
+// same tokens; otherwise it is Dir/device.key (mode 0600). Without either (a custom Store,
+// Blobs and Mailer and no Dir) it lives in memory only: after a restart earlier device tokens
+// are ignored, and their owners get the account's budget again. A key file of the wrong size (a
+// crash while writing it) is replaced, which ignores earlier tokens the same way; a stored key
+// of the wrong size fails Open (it was written by something else).
+func (e *Engine) loadDeviceKey(ctx context.Context) ([]byte, error) {
+	if sec, ok := e.store.(store.Secrets); ok {
+		key := make([]byte, deviceKeyLen)
+		if err := e.readRand(key); err != nil {
+			return nil, err
+		}
+		stored, err := sec.Secret(ctx, deviceKeyFile, key)
+		if err != nil {
+			return nil, err
+		}
+		if len(stored) != deviceKeyLen {
+			return nil, errors.New("authcube: the stored device key has the wrong size")
+		}
+		return stored, nil
+	}
 	if e.cfg.Dir == "" {
 		key := make([]byte, deviceKeyLen)
 		return key, e.readRand(key)

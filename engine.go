@@ -31,6 +31,8 @@ const (
 	DefaultSessionMaxAge  = 30 * 24 * time.Hour
 	DefaultPasswordMinLen = 8
 	DefaultSessionCache   = 100_000
+	// DefaultSessionCacheTTL is Config.SessionCacheTTL's default over a shared store.
+	DefaultSessionCacheTTL = time.Minute
 
 	// flushInterval is how often buffered session activity is written back; sweepInterval how
 	// often expired sessions and stale throttle rows are deleted. The sweeper deletes idle
@@ -61,6 +63,16 @@ type Config struct {
 	// minute early, never late. The cache is off with a custom Store unless that store is
 	// exclusive (store.Exclusive reports true) or publishes session changes (store.Notifier).
 	SessionCacheSize int
+	// SessionCacheTTL is the last guard of the session cache over a store that several engines
+	// share (a store.Notifier that is not store.Exclusive, such as store/postgres): a cached
+	// session the store has not confirmed for this long is read from the store again before it
+	// answers, so a revocation on another engine whose notification was lost unnoticed is
+	// honoured at most this late (notifications normally take milliseconds). It also brings in
+	// the requests other engines recorded. 0 means DefaultSessionCacheTTL (1 minute) over such a
+	// store, and off over an exclusive store (the default SQLite in Dir), where no one else
+	// can change a session; a positive value applies to every store; a negative one turns the
+	// guard off.
+	SessionCacheTTL time.Duration
 	// PasswordMinLen is the shortest local password, in code points; 0 means 8. At most 128.
 	PasswordMinLen int
 	// Hashing sets the argon2id parameters; the zero value means DefaultHashParams. Weaker values
@@ -136,6 +148,7 @@ type Engine struct {
 	// nothing. unsubscribe ends the subscription; it is nil without one.
 	cacheLost   atomic.Bool
 	unsubscribe context.CancelFunc
+	cacheTTLMS  int64 // the last guard, Config.SessionCacheTTL in ms; 0 when off
 
 	idleMS, maxAgeMS int64 // SessionIdleTTL and SessionMaxAge in ms
 
@@ -225,7 +238,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		e.cfg.Mailer = ob
 		e.log.Info("authcube: mail goes to the outbox directory, one .eml file per message", "dir", dir)
 	}
-	key, err := e.loadDeviceKey()
+	key, err := e.loadDeviceKey(ctx)
 	if err != nil {
 		e.closeStore()
 		return nil, internal(op, err)

@@ -177,6 +177,23 @@ func (e *Engine) live(ctx context.Context, op, token string) (store.Session, err
 	if e.cache == nil || e.cacheLost.Load() {
 		return e.liveUncached(ctx, op, hash, now)
 	}
+	if ent := e.cache.get(hash); ent != nil && e.cacheTTLMS > 0 && now-ent.checked.Load() >= e.cacheTTLMS {
+		// The last guard (rule 8): confirm the entry with the store, or drop it and read anew.
+		s, err := e.store.Session(ctx, hash)
+		if uerr := missing(op, err); uerr != nil {
+			e.cache.drop(hash)
+			return store.Session{}, uerr
+		}
+		if err != nil {
+			return store.Session{}, storeErr(op, err)
+		}
+		if s.ID != ent.id || s.UserID != ent.userID || ms(s.SignedInAt) != ent.signedInAt {
+			e.cache.drop(hash) // changed unseen: the miss below loads it again
+		} else {
+			ent.touch(ms(s.LastRequestAt)) // requests other instances recorded
+			ent.checked.Store(now)
+		}
+	}
 	if ent := e.cache.get(hash); ent != nil {
 		if now >= e.expiresAtMS(ent.userID, ent.createdAt, ent.signedInAt, ent.lastReq.Load()) {
 			return store.Session{}, e.expire(ctx, op, ent.record(hash))
@@ -200,7 +217,7 @@ func (e *Engine) live(ctx context.Context, op, token string) (store.Session, err
 			return store.Session{}, e.expire(ctx, op, s)
 		}
 		s.LastRequestAt = fromMS(max(now, ms(s.LastRequestAt)))
-		if ent, ok := e.cache.fill(hash, newEntry(s, stored), gen); ok {
+		if ent, ok := e.cache.fill(hash, newEntry(s, stored, now), gen); ok {
 			return ent.record(hash), nil
 		}
 	}
@@ -330,7 +347,7 @@ func (e *Engine) createSession(ctx context.Context, op string, userID int64, pro
 	if e.cache != nil {
 		// Cached from the start, so the first request costs no read. A revocation of the user's
 		// sessions that committed meanwhile moved the generation, and then wins (rule 1).
-		e.cache.fill(hash, newEntry(s, ms(now)), gen)
+		e.cache.fill(hash, newEntry(s, ms(now), ms(now)), gen)
 	}
 	return s, token, nil
 }

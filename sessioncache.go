@@ -28,6 +28,9 @@ import (
 //     events drop the sessions changed elsewhere as rule 2 drops local ones. While a
 //     Notifier's subscription is lost the cache is emptied and answers nothing; it is emptied
 //     again when the subscription is back, and only then answers again.
+//  8. The last guard (Config.SessionCacheTTL): an entry the store has not confirmed for that
+//     long is checked against the store again before it answers, so a change whose
+//     notification was lost in a way no one noticed is seen at most that late.
 // A crash loses at most one flush interval of activity: a session may then expire that much
 // early, never late.
 
@@ -44,15 +47,19 @@ type entry struct {
 	signedInAt int64
 	lastReq    atomic.Int64 // the last request
 	flushed    atomic.Int64 // the last request known to be in the store
+	checked    atomic.Int64 // when the store last confirmed the session (rule 8)
 }
 
-func newEntry(s store.Session, flushed int64) *entry {
+// newEntry is the entry of s, whose stored last request is flushed, read from (or written to)
+// the store at checked.
+func newEntry(s store.Session, flushed, checked int64) *entry {
 	e := &entry{
 		id: s.ID, provider: s.Provider, appID: s.AppID, userID: s.UserID,
 		createdAt: ms(s.CreatedAt), signedInAt: ms(s.SignedInAt),
 	}
 	e.lastReq.Store(ms(s.LastRequestAt))
 	e.flushed.Store(flushed)
+	e.checked.Store(checked)
 	return e
 }
 
@@ -260,9 +267,15 @@ func (c *sessionCache) len() int {
 // store.Notifier's session changes. An Exclusive store that is also a Notifier needs no
 // subscription.
 func (e *Engine) startCache() error {
+	if e.cfg.SessionCacheTTL > 0 {
+		e.cacheTTLMS = e.cfg.SessionCacheTTL.Milliseconds()
+	}
 	if x, ok := e.store.(store.Exclusive); ok && x.Exclusive() {
 		e.cache = newSessionCache(e.cfg.SessionCacheSize)
 		return nil
+	}
+	if e.cfg.SessionCacheTTL == 0 {
+		e.cacheTTLMS = DefaultSessionCacheTTL.Milliseconds()
 	}
 	n, ok := e.store.(store.Notifier)
 	if !ok {

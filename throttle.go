@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/authcube/authcube/store"
 )
 
 // ThrottleParams set the back-off after failed sign-ins (S9). Config.Throttle counts failures
@@ -96,12 +98,21 @@ func logLogin(s string) string {
 // throttle keeps the failure count of each key in memory, where an attempt is reserved before
 // any hashing, and writes it behind to the store so that a restart does not reset it. At most
 // ThrottleTableSize keys stay in memory.
+//
+// Over a store that others may change too (not store.Exclusive: several engines on one
+// PostgreSQL database), the store holds the count for all of them: every reservation reads the
+// key's stored state, and a failure is counted in the store with AddThrottleFailure (one atomic
+// read and write) before the attempt ends, so the free failures are shared by every engine, not
+// granted per engine. Attempts in flight are still reserved in each engine's memory: a burst
+// spread over n engines at once may verify up to n × Free passwords before the first failures
+// are stored; sequential guesses get Free in all.
 type throttle struct {
-	e   *Engine
-	mu  sync.Mutex
-	m   map[string]*throttleState
-	lru *list.List // of keys, least recently used first
-	cap int
+	e      *Engine
+	shared bool // the store is not exclusive: it holds the count
+	mu     sync.Mutex
+	m      map[string]*throttleState
+	lru    *list.List // of keys, least recently used first
+	cap    int
 }
 
 type throttleState struct {
@@ -113,7 +124,9 @@ type throttleState struct {
 }
 
 func newThrottle(e *Engine) *throttle {
-	return &throttle{e: e, m: make(map[string]*throttleState), lru: list.New(), cap: ThrottleTableSize}
+	x, ok := e.store.(store.Exclusive)
+	shared := !ok || !x.Exclusive()
+	return &throttle{e: e, shared: shared, m: make(map[string]*throttleState), lru: list.New(), cap: ThrottleTableSize}
 }
 
 // reserve admits one attempt counted against every key, or refuses it with ErrThrottled (and
@@ -143,8 +156,9 @@ func (t *throttle) reserveOne(ctx context.Context, op, login, provider string, k
 		now := t.e.now()
 		t.mu.Lock()
 		st, ok := t.m[k.key]
-		if !ok {
+		if !ok || t.shared {
 			// Load the stored state outside the lock; another reserve may install one meanwhile.
+			// A shared store's state is read every time: other engines change it.
 			t.mu.Unlock()
 			failures, until, err := t.e.store.Throttle(ctx, k.key)
 			if err != nil {
@@ -154,6 +168,8 @@ func (t *throttle) reserveOne(ctx context.Context, op, login, provider string, k
 			if st, ok = t.m[k.key]; !ok {
 				st = &throttleState{failures: failures, until: until}
 				t.install(k.key, st, now)
+			} else if t.shared {
+				st.failures, st.until = failures, until
 			}
 		}
 		t.lru.MoveToBack(st.elem)
@@ -234,6 +250,9 @@ func (t *throttle) finish(ctx context.Context, success bool, keys ...throttleKey
 func (t *throttle) finishOne(ctx context.Context, k throttleKey, success bool) {
 	now := t.e.now()
 	p := k.p
+	if t.shared && !(success && k.sticky) && t.finishShared(ctx, k, success, now) {
+		return
+	}
 	t.mu.Lock()
 	st := t.m[k.key]
 	st.inflight--
@@ -272,6 +291,52 @@ func (t *throttle) finishOne(ctx context.Context, k throttleKey, success bool) {
 	if err := t.e.store.SetThrottle(ctx, k.key, failures, until); err != nil {
 		t.e.log.Error("authcube: storing throttle state", "err", err)
 	}
+}
+
+// throttleWriteTimeout bounds the store write that counts a failure; it does not end with the
+// caller's ctx, so a cancelled request still counts.
+const throttleWriteTimeout = 5 * time.Second
+
+// finishShared ends an attempt on k over a shared store: the store counts the failure (or
+// forgets the key after a success) first, then the attempt stops being in flight, so an attempt
+// waiting for it reads the new count. It reports false, having changed nothing, when the store
+// write failed: finishOne then counts in memory as over an exclusive store.
+func (t *throttle) finishShared(ctx context.Context, k throttleKey, success bool, now time.Time) bool {
+	t.mu.Lock()
+	had := t.m[k.key].failures
+	t.mu.Unlock()
+	var (
+		failures int
+		until    time.Time
+		err      error
+	)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), throttleWriteTimeout)
+	defer cancel()
+	switch {
+	case success && had == 0: // nothing stored
+	case success:
+		err = t.e.store.SetThrottle(wctx, k.key, 0, time.Time{})
+	default:
+		rule := store.ThrottleRule{Free: k.p.Free, Base: k.p.Base, Max: k.p.Max, ForgetBefore: now.Add(-throttleMemory)}
+		failures, until, err = t.e.store.AddThrottleFailure(wctx, k.key, now, rule)
+	}
+	if err != nil {
+		t.e.log.Error("authcube: storing throttle state", "err", err)
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.m[k.key]
+	st.inflight--
+	if st.wake != nil {
+		close(st.wake)
+		st.wake = nil
+	}
+	st.failures, st.until = failures, until
+	if success && st.inflight == 0 {
+		t.remove(k.key, st)
+	}
+	return true
 }
 
 // forget drops in-memory state that no longer refuses anything, to bound memory.

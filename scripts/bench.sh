@@ -4,6 +4,7 @@
 #
 #   scripts/bench.sh                                      # the full run: 1M users, -count 5
 #   AUTHCUBE_BENCH_USERS=100000 COUNT=1 scripts/bench.sh  # a quick run
+#   scripts/bench.sh postgres                             # only the PostgreSQL section
 #
 # Environment:
 #   AUTHCUBE_BENCH_USERS  users in the seeded data set (default 1000000)
@@ -13,12 +14,35 @@
 #   NOTES                 a markdown file appended to BENCHMARKS.md under "Notes" (default
 #                         scripts/bench-notes.md: why the missed targets are missed)
 #
+# "postgres" runs store/postgres's benchmarks against AUTHCUBE_TEST_POSTGRES (required) on
+# AUTHCUBE_BENCH_PG_USERS users (default 100000, written with COPY into a schema dropped
+# afterwards), COUNT times (default 3), and rewrites only the PostgreSQL section of BENCHMARKS.md.
+#
 # The first run for a data-set size builds the seeded directory (cached under the user cache
 # directory); for 1M users that takes about 2 minutes more.
 set -euo pipefail
 
 if [[ -n ${OUT:-} && $OUT != /* ]]; then OUT="$PWD/$OUT"; fi # relative to the caller's directory
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [[ ${1:-} == postgres ]]; then
+	: "${AUTHCUBE_TEST_POSTGRES:?set AUTHCUBE_TEST_POSTGRES to a PostgreSQL URL (postgres://postgres@127.0.0.1:5432/test)}"
+	export AUTHCUBE_BENCH_PG_USERS="${AUTHCUBE_BENCH_PG_USERS:-100000}"
+	COUNT="${COUNT:-3}"
+	tmp="$(mktemp -d)"
+	trap 'rm -rf "$tmp"' EXIT
+	OUT="${OUT:-$tmp/bench.txt}"
+	shown="go test -run '^\$' -bench '^BenchmarkPG' -benchmem -count $COUNT -timeout 30m ./store/postgres/"
+	echo "AUTHCUBE_BENCH_PG_USERS=$AUTHCUBE_BENCH_PG_USERS $shown" >&2
+	start=$SECONDS
+	go test -run '^$' -bench '^BenchmarkPG' -benchmem -count "$COUNT" -timeout 30m ./store/postgres/ 2>&1 | tee "$OUT"
+	echo "benchmarks took $((SECONDS - start)) s" >&2
+	go run ./internal/benchreport -postgres -in "$OUT" -out BENCHMARKS.md -users "$AUTHCUBE_BENCH_PG_USERS" \
+		-gotest "AUTHCUBE_BENCH_PG_USERS=$AUTHCUBE_BENCH_PG_USERS $shown"
+	echo "wrote the PostgreSQL section of BENCHMARKS.md" >&2
+	if [[ ${KEEP_RAW:-} == 1 ]]; then cp "$OUT" bench-postgres.txt; fi
+	exit 0
+fi
 
 export AUTHCUBE_BENCH_USERS="${AUTHCUBE_BENCH_USERS:-1000000}"
 COUNT="${COUNT:-5}"

@@ -6,8 +6,8 @@
 // [Queries], [Identities], [ResetTokens], [Files] and [Throttles]. Code that needs one role can
 // take just that role. Abilities that not every backend has are separate interfaces that
 // callers find by type assertion, as database/sql/driver does: [Backuper] (a consistent copy),
-// [Exclusive] (no one else changes the data) and [Notifier] (session changes are published to
-// every client of the data).
+// [Exclusive] (no one else changes the data), [Notifier] (session changes are published to
+// every client of the data) and [Secrets] (secrets shared by every client of the data).
 //
 // The interface is outside authcube's compatibility promise until a second backend passes the
 // conformance suite in CI: it may change in any release. store/sqlite is the default
@@ -121,8 +121,8 @@ type User struct {
 //   - ctx is honoured: a call whose ctx ends either fails and changes nothing, or returns nil
 //     and its change is stored.
 //
-// A Store may have optional abilities, found by type assertion: [Backuper], [Exclusive] and
-// [Notifier].
+// A Store may have optional abilities, found by type assertion: [Backuper], [Exclusive],
+// [Notifier] and [Secrets].
 type Store interface {
 	Sessions
 	Users
@@ -312,6 +312,44 @@ type Throttles interface {
 	SetThrottle(ctx context.Context, key string, failures int, until time.Time) error
 	// DeleteStaleThrottles deletes the keys whose refusal ended before `before`.
 	DeleteStaleThrottles(ctx context.Context, before time.Time) (int, error)
+	// AddThrottleFailure counts one failure for key at `at` atomically (one transaction that
+	// reads and writes the key, so concurrent callers on any number of clients of the data
+	// each count once) and returns the new state, as [ThrottleRule.Next] computes it from the
+	// stored one. Engines that share a store count failures with it, so that the free failures
+	// are shared by all of them rather than granted per engine.
+	AddThrottleFailure(ctx context.Context, key string, at time.Time, r ThrottleRule) (failures int, until time.Time, err error)
+}
+
+// ThrottleRule is the back-off that AddThrottleFailure applies.
+type ThrottleRule struct {
+	Free      int           // failures before attempts are refused
+	Base, Max time.Duration // the first refusal, doubling with each failure after, at most Max
+	// ForgetBefore: a stored state whose until is before it is forgotten, and the failure
+	// counts as the first.
+	ForgetBefore time.Time
+}
+
+// Next returns the state after one more failure at `at`, given the stored failures and until
+// (0 and the zero time for a key never stored): failures+1 (1 when until is before
+// r.ForgetBefore), and until `at` while failures stay below Free, else at + Base × 2^(failures-Free),
+// at most Max. An until already later than that is kept.
+func (r ThrottleRule) Next(failures int, until, at time.Time) (int, time.Time) {
+	if !until.IsZero() && until.Before(r.ForgetBefore) {
+		failures = 0
+	}
+	failures++
+	next := at
+	if over := failures - r.Free; over >= 0 {
+		delay := r.Max
+		if over < 32 && r.Base<<over > 0 && r.Base<<over < r.Max {
+			delay = r.Base << over
+		}
+		next = at.Add(delay)
+	}
+	if until.After(next) {
+		next = until
+	}
+	return failures, next
 }
 
 // Backuper is an optional ability of a Store: it writes a consistent copy of its data to a new
@@ -359,6 +397,17 @@ type Notifier interface {
 	// long. A subscription that cannot be started is an error; a subscription lost later is
 	// reported to f with Lost and resumed by the store. It is safe for concurrent use.
 	SubscribeSessions(ctx context.Context, f func(SessionEvent)) error
+}
+
+// Secrets is an optional ability of a Store that several engines share: it keeps small secrets
+// that all of them must agree on, such as the key that signs device tokens, so that what one
+// engine signs another accepts. An engine without a directory of its own finds it by type
+// assertion; without it, such secrets live in the engine's memory only.
+type Secrets interface {
+	// Secret returns the secret stored under name, first storing candidate under it when there
+	// is none: of concurrent callers, on any number of clients of the data, all get the value
+	// that was stored first. It is safe for concurrent use.
+	Secret(ctx context.Context, name string, candidate []byte) ([]byte, error)
 }
 
 // UserChange is what UpdateUser changes: the fields that are not nil. Login and LoginCanon (and

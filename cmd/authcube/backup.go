@@ -7,13 +7,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/authcube/authcube"
 )
 
 // backupOptions are the flags of authcube backup.
 type backupOptions struct {
-	dir, to string
+	dir, to                  string
+	postgres, postgresSchema string
 }
 
 func backupFlags(stderr io.Writer) (*flag.FlagSet, *backupOptions) {
@@ -21,7 +23,9 @@ func backupFlags(stderr io.Writer) (*flag.FlagSet, *backupOptions) {
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.dir, "dir", "./authcube-data", "the data directory to copy; no server may hold it")
-	fs.StringVar(&o.to, "to", "", "the directory to write the backup into; it must not exist (required)")
+	fs.StringVar(&o.to, "to", "", "the directory to write the backup into (with --postgres, the file); it must not exist (required)")
+	fs.StringVar(&o.postgres, "postgres", os.Getenv(postgresEnv), "back up this PostgreSQL store instead of --dir, with pg_dump (which must be on PATH) into the file --to, in pg_dump's custom format (restore with pg_restore); servers may keep running; default $"+postgresEnv)
+	fs.StringVar(&o.postgresSchema, "postgres-schema", "authcube", "the PostgreSQL schema to back up (with --postgres)")
 	return fs, o
 }
 
@@ -35,6 +39,9 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if o.to == "" {
 		fmt.Fprintln(stderr, "authcube backup: --to is required")
 		return exitUsage
+	}
+	if o.postgres != "" {
+		return backupPostgres(ctx, o.postgres, o.postgresSchema, o.to, stdout, stderr)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e, err := authcube.Open(ctx, authcube.Config{Dir: o.dir, Logger: logger})

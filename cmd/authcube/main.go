@@ -1,9 +1,15 @@
 // Command authcube serves authcube's ConnectyCube-compatible REST API over a local data
-// directory, and makes backups of a directory no server holds.
+// directory or a PostgreSQL database, and makes backups of either.
 //
 //	authcube serve --dir ./authcube-data --addr 127.0.0.1:8080 --app-id 1 --auth-key KEY
+//	authcube serve --postgres postgres://user@db:5432/app --addr 127.0.0.1:8081 --auth-key KEY
 //	authcube backup --dir ./authcube-data --to ./backup-2026-01-01
+//	authcube backup --postgres postgres://user@db:5432/app --to ./authcube-2026-01-01.dump
 //	authcube help
+//
+// With --postgres (or AUTHCUBE_POSTGRES_URL) users and sessions live in PostgreSQL, and any
+// number of serve processes on one database act as one service; --dir then holds only files
+// and the mail outbox.
 //
 // serve listens on loopback unless --public is given, prints the ConnectyCube.init(...) call
 // to paste into an app, and shuts down gracefully on SIGINT or SIGTERM, closing the engine.
@@ -42,14 +48,19 @@ Usage:
                   [--base-url URL] [--firebase-project ID [--firebase-keys FILE|URL]] [--public]
                   [--read-header-timeout 10s] [--read-timeout 30s] [--write-timeout 30s]
                   [--idle-timeout 2m] [--min-rate 10240] [--max-conns 512]
+                  [--postgres URL [--postgres-schema authcube]]
   authcube backup --dir ./authcube-data --to ./backup-dir
+  authcube backup --postgres URL [--postgres-schema authcube] --to ./authcube.dump
   authcube help [command]
 
 serve   serves the ConnectyCube REST API (Auth, Users, Storage) over the data directory, on
         loopback unless --public is given, and prints the ConnectyCube.init(...) call to paste.
         SIGINT or SIGTERM shut it down gracefully.
+        With --postgres URL (or $AUTHCUBE_POSTGRES_URL) users and sessions live in that
+        PostgreSQL database, and several servers on it act as one service.
 backup  writes a consistent copy of a data directory that no server holds into a new
-        directory.
+        directory; with --postgres, runs pg_dump (which must be on PATH) on the schema into a
+        new file, while servers keep running.
 
 Run "authcube help serve" or "authcube help backup" for the flags of each.
 `

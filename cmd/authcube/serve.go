@@ -33,6 +33,7 @@ type serveOptions struct {
 	firebaseProject, firebaseKeys         string
 	trustedProxies                        string
 	baseURL                               string
+	postgres, postgresSchema              string // a PostgreSQL store instead of SQLite in dir
 
 	// File bytes in an S3-compatible bucket instead of DIR/blobs; keys from the environment.
 	s3Endpoint, s3Bucket, s3Region, s3Prefix string
@@ -75,6 +76,8 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.StringVar(&o.s3Prefix, "s3-prefix", "", "the key prefix of the files inside --s3-bucket; empty: none")
 	fs.BoolVar(&o.s3Insecure, "s3-insecure", false, "talk to --s3-endpoint over plain HTTP (a local server only)")
 	fs.DurationVar(&o.presign, "s3-presign-downloads", 0, "answer file downloads with a redirect to a presigned GET of --s3-bucket valid this long (at most 1h); 0: the bytes pass through this server")
+	fs.StringVar(&o.postgres, "postgres", os.Getenv(postgresEnv), "a PostgreSQL URL (postgres://user:pass@host:5432/db): keep users and sessions there, so that several servers on one database act as one service; --dir then holds only files and the mail outbox; default $"+postgresEnv)
+	fs.StringVar(&o.postgresSchema, "postgres-schema", "authcube", "the PostgreSQL schema, created when missing (with --postgres)")
 	fs.BoolVar(&o.public, "public", false, "allow a non-loopback --addr: anyone who can reach it and knows the auth key can create sessions")
 	return fs, o
 }
@@ -156,6 +159,13 @@ func startServer(ctx context.Context, o serveOptions, stdout, stderr io.Writer) 
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg := authcube.Config{Dir: o.dir, AppID: o.appID, SessionIdleTTL: o.idleTTL, ResetURL: o.resetURL, Logger: logger}
+	if o.postgres != "" {
+		st, err := openPostgres(ctx, o.postgres, o.postgresSchema, logger)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Store = st
+	}
 	if o.firebaseProject != "" {
 		v, err := firebaseVerifier(o)
 		if err != nil {
@@ -182,8 +192,13 @@ func startServer(ctx context.Context, o serveOptions, stdout, stderr io.Writer) 
 		return nil, errors.New("--s3-presign-downloads must be from 0 to 1h")
 	}
 	e, err := authcube.Open(ctx, cfg)
-	if err != nil && cfg.Blobs != nil {
-		_ = cfg.Blobs.Close()
+	if err != nil {
+		if cfg.Blobs != nil {
+			_ = cfg.Blobs.Close()
+		}
+		if cfg.Store != nil {
+			cfg.Store.Close() // Open may have closed it already; a second Close is harmless
+		}
 	}
 	if errors.Is(err, authcube.ErrLocked) {
 		return nil, fmt.Errorf("%s is in use by another authcube", o.dir)
@@ -281,7 +296,11 @@ func clientAddr(a *net.TCPAddr) string {
 func printSnippet(w io.Writer, o serveOptions, apiURL string) {
 	key, _ := json.Marshal(o.authKey)
 	u, _ := json.Marshal(apiURL)
-	fmt.Fprintf(w, "authcube: serving the ConnectyCube API at %s (data in %s)\n", apiURL, o.dir)
+	if o.postgres != "" {
+		fmt.Fprintf(w, "authcube: serving the ConnectyCube API at %s (users and sessions in PostgreSQL schema %s, files and mail in %s)\n", apiURL, o.postgresSchema, o.dir)
+	} else {
+		fmt.Fprintf(w, "authcube: serving the ConnectyCube API at %s (data in %s)\n", apiURL, o.dir)
+	}
 	fmt.Fprintf(w, "Paste into your app:\n\n  ConnectyCube.init({ appId: %d, authKey: %s }, { endpoints: { api_url: %s }, debug: { mode: 0 } });\n\n", o.appID, key, u)
 }
 

@@ -27,7 +27,15 @@ func main() {
 	cmd := flag.String("cmd", "scripts/bench.sh", "the command that reproduces the run")
 	gotest := flag.String("gotest", "", "the `go test` command the script ran, shown under the command")
 	notes := flag.String("notes", "", "a markdown file appended to the report under Notes")
+	pgOnly := flag.Bool("postgres", false, "write only the PostgreSQL section (store/postgres's benchmarks) into the existing -out, keeping the rest")
 	flag.Parse()
+	if *pgOnly {
+		if err := runPG(*in, *out, meta{Go: runtime.Version(), NumCPU: runtime.NumCPU(), Date: time.Now().UTC(), Users: *users, GoTest: *gotest}); err != nil {
+			fmt.Fprintln(os.Stderr, "benchreport:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	if err := run(*in, *out, *notes, meta{
 		Go:      runtime.Version(),
@@ -73,6 +81,13 @@ func run(in, out, notesFile string, m meta) error {
 	}
 	var sb strings.Builder
 	render(&sb, res, m)
+	if hasPG(res) {
+		var pg strings.Builder
+		renderPG(&pg, res, m)
+		s := splicePG(sb.String(), pg.String())
+		sb.Reset()
+		sb.WriteString(s)
+	}
 	if out == "-" {
 		_, err := io.WriteString(os.Stdout, sb.String())
 		return err
@@ -329,4 +344,31 @@ func metric(v float64, unit string) string {
 		return count(v) + " " + unit
 	}
 	return sig(v) + " " + unit
+}
+
+// runPG renders the PostgreSQL section of in's results into the report out, keeping the rest.
+func runPG(in, out string, m meta) error {
+	r := io.Reader(os.Stdin)
+	if in != "" {
+		f, err := os.Open(in)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	res, err := parse(r)
+	if err != nil {
+		return err
+	}
+	if !hasPG(res) {
+		return fmt.Errorf("no store/postgres benchmark results in %s", orStdin(in))
+	}
+	var section strings.Builder
+	renderPG(&section, res, m)
+	old, err := os.ReadFile(out)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return os.WriteFile(out, []byte(splicePG(string(old), section.String())), 0o644)
 }

@@ -18,7 +18,7 @@ import (
 
 // testURL returns the server the tests may create schemas in, from AUTHCUBE_TEST_POSTGRES, or
 // skips the test.
-func testURL(t *testing.T) string {
+func testURL(t testing.TB) string {
 	t.Helper()
 	url := os.Getenv("AUTHCUBE_TEST_POSTGRES")
 	if url == "" {

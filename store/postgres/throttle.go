@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/authcube/authcube/store"
 )
 
 // Throttle implements [store.Throttles].
@@ -47,4 +49,39 @@ func (s *Store) DeleteStaleThrottles(ctx context.Context, before time.Time) (int
 		return err
 	})
 	return int(n), wrap("delete stale throttles", err)
+}
+
+// AddThrottleFailure implements [store.Throttles]: the key's row is created when missing, then
+// locked, read and written in one transaction, so concurrent failures on any number of
+// instances each count once.
+func (s *Store) AddThrottleFailure(ctx context.Context, key string, at time.Time, r store.ThrottleRule) (int, time.Time, error) {
+	var (
+		failures int
+		until    time.Time
+	)
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		// A new key starts as (0, 0): the row exists to be locked.
+		if _, err := exec(ctx, tx, `INSERT INTO throttle (key, failures, until) VALUES (?, 0, 0)
+			ON CONFLICT (key) DO NOTHING`, key); err != nil {
+			return err
+		}
+		var (
+			n int
+			u int64
+		)
+		if err := queryRow(ctx, tx, `SELECT failures, until FROM throttle WHERE key = ? FOR UPDATE`, key).Scan(&n, &u); err != nil {
+			return err
+		}
+		stored := time.Time{}
+		if n > 0 {
+			stored = fromMS(u)
+		}
+		failures, until = r.Next(n, stored, at)
+		_, err := exec(ctx, tx, `UPDATE throttle SET failures = ?, until = ? WHERE key = ?`, failures, ms(until), key)
+		return err
+	})
+	if err != nil {
+		return 0, time.Time{}, wrap("add throttle failure", err)
+	}
+	return failures, until, nil
 }

@@ -154,7 +154,7 @@ func (s *Store) UpdateUser(ctx context.Context, c store.UserChange) (store.User,
 	if c.PasswordHash != nil {
 		set("password_hash", nullString(*c.PasswordHash))
 	}
-	update := `UPDATE users SET ` + strings.Join(sets, ", ") + ` WHERE id = ?`
+	update := `UPDATE users AS u SET ` + strings.Join(sets, ", ") + ` WHERE u.id = ? RETURNING ` + userColumnsU
 	args = append(args, c.UserID)
 
 	err := s.tx(ctx, func(tx pgx.Tx) error {
@@ -162,25 +162,28 @@ func (s *Store) UpdateUser(ctx context.Context, c store.UserChange) (store.User,
 		if err := sessionActsFor(ctx, tx, c.SessionHash, c.UserID); err != nil {
 			return err
 		}
-		// Lock the user first: the password check and the avatar's file stay as read until
-		// the commit.
-		var current *string
-		if err := queryRow(ctx, tx, `SELECT password_hash FROM users WHERE id = ? FOR UPDATE`, c.UserID).Scan(&current); err != nil {
-			return err
-		}
-		if c.AvatarUID != nil {
-			if err := setAvatar(ctx, tx, c.UserID, *c.AvatarUID); err != nil {
+		// With a password or an avatar, lock the user first: the password check and the
+		// avatar's file stay as read until the commit. Other changes need no read before the
+		// update, which returns the user as updated.
+		if c.PasswordHash != nil || c.AvatarUID != nil {
+			var current *string
+			if err := queryRow(ctx, tx, `SELECT password_hash FROM users WHERE id = ? FOR UPDATE`, c.UserID).Scan(&current); err != nil {
 				return err
 			}
+			if c.AvatarUID != nil {
+				if err := setAvatar(ctx, tx, c.UserID, *c.AvatarUID); err != nil {
+					return err
+				}
+			}
+			if c.PasswordHash != nil && deref(current) != c.OldPasswordHash {
+				return store.ErrStale
+			}
 		}
-		if c.PasswordHash != nil && deref(current) != c.OldPasswordHash {
-			return store.ErrStale
-		}
-		if err := affected(exec(ctx, tx, update, args...)); err != nil {
+		var err error
+		if u, err = scanUser(queryRow(ctx, tx, update, args...)); err != nil {
 			return err
 		}
 		if c.PasswordHash != nil {
-			var err error
 			if revoked, err = revokeSessions(ctx, tx, `user_id = ? AND token_hash <> ?`, c.UserID, c.SessionHash[:]); err != nil {
 				return err
 			}
@@ -193,9 +196,7 @@ func (s *Store) UpdateUser(ctx context.Context, c store.UserChange) (store.User,
 				return err
 			}
 		}
-		var err error
-		u, err = scanUser(queryRow(ctx, tx, `SELECT `+userColumnsU+` FROM users u WHERE u.id = ?`, c.UserID))
-		return err
+		return nil
 	})
 	return u, revoked, wrap("update user", err)
 }

@@ -64,3 +64,36 @@ func (s *Store) DeleteStaleThrottles(ctx context.Context, before time.Time) (int
 	})
 	return int(n), wrap("delete stale throttles", err)
 }
+
+// AddThrottleFailure implements [store.Throttles]: the read and the write are one write
+// transaction, which SQLite runs alone.
+func (s *Store) AddThrottleFailure(ctx context.Context, key string, at time.Time, r store.ThrottleRule) (int, time.Time, error) {
+	var (
+		failures int
+		until    time.Time
+	)
+	err := s.w.do(ctx, func(tx *wtx) error {
+		var (
+			n int
+			u int64
+		)
+		stored := time.Time{}
+		err := tx.queryRow(`SELECT failures, until FROM throttle WHERE key = ?`, key).Scan(&n, &u)
+		switch {
+		case err == nil:
+			stored = fromMS(u)
+		case errors.Is(err, sql.ErrNoRows):
+		default:
+			return err
+		}
+		failures, until = r.Next(n, stored, at)
+		_, err = tx.exec(`INSERT INTO throttle (key, failures, until) VALUES (?, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, until = excluded.until`,
+			key, failures, ms(until))
+		return err
+	})
+	if err != nil {
+		return 0, time.Time{}, wrap("add throttle failure", err)
+	}
+	return failures, until, nil
+}

@@ -15,7 +15,8 @@ import (
 // field, not embedded, on purpose: embedding would forward a method added to a role later
 // without the hook, and a test asserting "no store call" would pass while calls went unseen. So
 // the compiler insists that Hooked implements every method itself. Hooked has none of the
-// optional abilities (store.Backuper, store.Exclusive, store.Notifier), whatever Inner has.
+// optional abilities (store.Backuper, store.Exclusive, store.Notifier, store.Secrets), whatever
+// Inner has.
 type Hooked struct {
 	Inner  store.Store
 	Before func(method string) error
@@ -272,6 +273,11 @@ func (h *Hooked) Throttle(ctx context.Context, key string) (int, time.Time, erro
 // SetThrottle implements store.Throttles.
 func (h *Hooked) SetThrottle(ctx context.Context, key string, failures int, until time.Time) error {
 	return hook0(h, "SetThrottle", func() error { return h.Inner.SetThrottle(ctx, key, failures, until) })
+}
+
+// AddThrottleFailure implements store.Throttles.
+func (h *Hooked) AddThrottleFailure(ctx context.Context, key string, at time.Time, r store.ThrottleRule) (int, time.Time, error) {
+	return hook2(h, "AddThrottleFailure", func() (int, time.Time, error) { return h.Inner.AddThrottleFailure(ctx, key, at, r) })
 }
 
 // DeleteStaleThrottles implements store.Throttles.
