@@ -82,18 +82,18 @@ func testAdminUpdate(t *testing.T, s store.Store, a store.Admin) {
 	assert.Empty(t, revoked)
 	assert.Equal(t, "New Name", u.FullName)
 
-	u, revoked, err = a.AdminUpdateUser(ctx, store.UserChange{UserID: id, PasswordHash: ptr("new"), Tags: &[]string{"x"}, UpdatedAt: at(2*time.Second)})
+	u, revoked, err = a.AdminUpdateUser(ctx, store.UserChange{UserID: id, PasswordHash: ptr("new"), Tags: &[]string{"x"}, UpdatedAt: at(2 * time.Second)})
 	require.NoError(t, err)
 	assert.ElementsMatch(t, [][32]byte{s1.TokenHash, s2.TokenHash}, revoked)
 	assert.Equal(t, "new", u.PasswordHash)
 	assert.Equal(t, []string{"x"}, u.Tags)
 
 	taken := "user_2"
-	_, _, err = a.AdminUpdateUser(ctx, store.UserChange{UserID: id, Login: &taken, LoginCanon: &taken, UpdatedAt: at(3*time.Second)})
+	_, _, err = a.AdminUpdateUser(ctx, store.UserChange{UserID: id, Login: &taken, LoginCanon: &taken, UpdatedAt: at(3 * time.Second)})
 	var ce *store.ConflictError
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, "login", ce.Field)
-	_, _, err = a.AdminUpdateUser(ctx, store.UserChange{UserID: other + 1000, FullName: ptr("x"), UpdatedAt: at(3*time.Second)})
+	_, _, err = a.AdminUpdateUser(ctx, store.UserChange{UserID: other + 1000, FullName: ptr("x"), UpdatedAt: at(3 * time.Second)})
 	assert.ErrorIs(t, err, store.ErrNotFound)
 }
 
