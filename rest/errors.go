@@ -69,6 +69,8 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		h.writeJSON(w, http.StatusUnauthorized, errorBody("", msgUnauthorized))
 	case authcube.CodeForbidden:
 		h.writeJSON(w, http.StatusForbidden, errorBody("", "Forbidden: "+ce.Message))
+	case authcube.CodeUserDisabled:
+		h.writeJSON(w, http.StatusForbidden, errorBody("", "Forbidden: "+ce.Message))
 	case authcube.CodeNotFound:
 		h.writeJSON(w, http.StatusNotFound, errorBody("", "Not Found"))
 	case authcube.CodeConflict:
