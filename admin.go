@@ -421,7 +421,7 @@ type UserRecord struct {
 	FullName, Phone, Website, ExternalID string
 	Tags                                 []string
 	CustomData                           string
-	PasswordHash                         string `json:"-"`
+	PasswordHash                         string    `json:"-"`
 	CreatedAt                            time.Time // on import, zero means now
 	Disabled                             bool
 }

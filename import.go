@@ -67,8 +67,8 @@ type ImportResult struct {
 // parameters (S5).
 //
 // A record with an ID keeps it. Imports can be run again: a record whose user is already there
-// (the same id and the same login and email, or without an id the same canonical login and
-// email) is ImportExisting and left alone. A record whose id, login or email another user has
+// is ImportExisting and left alone: a user with the same canonical login and email, and the
+// same id, or (for a record without an id) the same password hash or creation time. A record whose id, login or email another user has
 // is a conflict: with ConflictSkip it is ImportSkipped; with ConflictFail the call stops there,
 // having inserted the records before it, and returns the results up to and including it with
 // ErrConflict naming the field. Invalid records are ImportInvalid and never stop the call.
@@ -153,7 +153,8 @@ func (a *Admin) dryRun(ctx context.Context, op string, u store.User) (ImportResu
 		if err != nil {
 			return ImportResult{}, false, storeErr(op, err)
 		}
-		if got.LoginCanon == u.LoginCanon && got.EmailCanon == u.EmailCanon && (u.ID == 0 || u.ID == got.ID) {
+		same := u.ID == got.ID || got.PasswordHash == u.PasswordHash || got.CreatedAt.Equal(u.CreatedAt)
+		if got.LoginCanon == u.LoginCanon && got.EmailCanon == u.EmailCanon && (u.ID == 0 || u.ID == got.ID) && same {
 			return ImportResult{Status: ImportExisting, ID: got.ID}, true, nil
 		}
 		return ImportResult{Status: ImportSkipped, Err: errorFor(ErrConflict, op, field)}, true, nil

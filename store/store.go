@@ -464,8 +464,9 @@ type Admin interface {
 	Counts(ctx context.Context, idleSince, startedSince time.Time) (Counts, error)
 	// InsertUsers inserts users in one transaction, in order, each with its tags, and reports
 	// one ImportResult per user it looked at. A user whose ID is not 0 keeps it. A user already
-	// there is not inserted again: one with the same id and the same canonical login and email,
-	// or, without an id, one with the same canonical login and email (ImportExisting). A user
+	// there is not inserted again (ImportExisting): one with the same canonical login and email
+	// and either the same id, or (when u.ID is 0) the same password hash or CreatedAt, as a
+	// rerun of an import finds the users it made. A user
 	// whose id, login or email another user has is not inserted (ImportConflict, with Field
 	// "id", "login" or "email"); with stopAtConflict the call then stops, reporting results up
 	// to and including that user, and commits what it inserted before it.

@@ -78,11 +78,12 @@ func Parse(s string) (Hash, error) {
 	case strings.HasPrefix(s, "$argon2i$"):
 		return parseArgon2i(s)
 	}
-	scheme, _, _ := strings.Cut(strings.TrimPrefix(s, "$"), "$")
-	if len(scheme) > 20 {
-		scheme = scheme[:20]
+	// Name the scheme only when it looks like one: the text may be a password stored in clear.
+	if scheme, _, ok := strings.Cut(strings.TrimPrefix(s, "$"), "$"); ok && strings.HasPrefix(s, "$") &&
+		len(scheme) <= 20 && strings.Trim(scheme, "abcdefghijklmnopqrstuvwxyz0123456789-_") == "" {
+		return nil, unknown("unknown scheme %q", scheme)
 	}
-	return nil, unknown("unknown scheme %q", scheme)
+	return nil, unknown("not a password hash of a known form")
 }
 
 // b64 decodes standard base64 with or without padding, and passlib's variant ('.' for '+').
@@ -140,7 +141,7 @@ func scryptParams(name, s string) (ln, r, p int, err error) {
 // zero IV; the result is HASH. The project's hash key travels in every hash, as Firebase's
 // exports need it to verify.
 type firescrypt struct {
-	ln, r, p                    int
+	ln, r, p                  int
 	salt, key, sep, signerKey []byte
 }
 

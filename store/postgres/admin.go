@@ -237,9 +237,9 @@ func (s *Store) InsertUsers(ctx context.Context, users []store.User, stopAtConfl
 // collides with another user (see [store.Admin.InsertUsers]).
 func existingUser(ctx context.Context, tx pgx.Tx, u store.User) (store.ImportResult, error) {
 	probes := []struct{ field, q string }{
-		{"id", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, '') FROM users WHERE id = $1`},
-		{"login", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, '') FROM users WHERE login_canon = $1`},
-		{"email", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, '') FROM users WHERE email_canon = $1`},
+		{"id", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, ''), coalesce(password_hash, ''), created_at FROM users WHERE id = $1`},
+		{"login", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, ''), coalesce(password_hash, ''), created_at FROM users WHERE login_canon = $1`},
+		{"email", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, ''), coalesce(password_hash, ''), created_at FROM users WHERE email_canon = $1`},
 	}
 	args := []any{u.ID, u.LoginCanon, u.EmailCanon}
 	for i, p := range probes {
@@ -247,17 +247,19 @@ func existingUser(ctx context.Context, tx pgx.Tx, u store.User) (store.ImportRes
 			continue
 		}
 		var (
-			id           int64
-			login, email string
+			id                 int64
+			login, email, hash string
+			created            int64
 		)
-		err := tx.QueryRow(ctx, p.q, args[i]).Scan(&id, &login, &email)
+		err := tx.QueryRow(ctx, p.q, args[i]).Scan(&id, &login, &email, &hash, &created)
 		if errors.Is(err, pgx.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return store.ImportResult{}, err
 		}
-		if login == u.LoginCanon && email == u.EmailCanon && (u.ID == 0 || u.ID == id) {
+		same := u.ID == id || hash == u.PasswordHash || created == ms(u.CreatedAt)
+		if login == u.LoginCanon && email == u.EmailCanon && (u.ID == 0 || u.ID == id) && same {
 			return store.ImportResult{Status: store.ImportExisting, ID: id}, nil
 		}
 		return store.ImportResult{Status: store.ImportConflict, Field: p.field}, nil

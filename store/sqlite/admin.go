@@ -211,9 +211,9 @@ func (s *Store) InsertUsers(ctx context.Context, users []store.User, stopAtConfl
 // collides with another user (see [store.Admin.InsertUsers]).
 func existingUser(tx *wtx, u store.User) (store.ImportResult, error) {
 	probes := []struct{ field, q string }{
-		{"id", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, '') FROM users WHERE id = ?`},
-		{"login", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, '') FROM users WHERE login_canon = ?`},
-		{"email", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, '') FROM users WHERE email_canon = ?`},
+		{"id", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, ''), coalesce(password_hash, ''), created_at FROM users WHERE id = ?`},
+		{"login", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, ''), coalesce(password_hash, ''), created_at FROM users WHERE login_canon = ?`},
+		{"email", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, ''), coalesce(password_hash, ''), created_at FROM users WHERE email_canon = ?`},
 	}
 	args := []any{u.ID, u.LoginCanon, u.EmailCanon}
 	for i, p := range probes {
@@ -221,17 +221,19 @@ func existingUser(tx *wtx, u store.User) (store.ImportResult, error) {
 			continue
 		}
 		var (
-			id           int64
-			login, email string
+			id                 int64
+			login, email, hash string
+			created            int64
 		)
-		err := tx.queryRow(p.q, args[i]).Scan(&id, &login, &email)
+		err := tx.queryRow(p.q, args[i]).Scan(&id, &login, &email, &hash, &created)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return store.ImportResult{}, err
 		}
-		if login == u.LoginCanon && email == u.EmailCanon && (u.ID == 0 || u.ID == id) {
+		same := u.ID == id || hash == u.PasswordHash || created == ms(u.CreatedAt)
+		if login == u.LoginCanon && email == u.EmailCanon && (u.ID == 0 || u.ID == id) && same {
 			return store.ImportResult{Status: store.ImportExisting, ID: id}, nil
 		}
 		return store.ImportResult{Status: store.ImportConflict, Field: p.field}, nil
