@@ -1,8 +1,13 @@
 // Command authcube serves authcube's ConnectyCube-compatible REST API over a local data
-// directory, and makes backups of a directory no server holds.
+// directory, makes backups of a directory no server holds, and administers users as trusted
+// server code (no session): look, change, disable, end sessions, import and export.
 //
 //	authcube serve --dir ./authcube-data --addr 127.0.0.1:8080 --app-id 1 --auth-key KEY
 //	authcube backup --dir ./authcube-data --to ./backup-2026-01-01
+//	authcube users list --dir ./authcube-data
+//	authcube users import --dir ./authcube-data --format jsonl users.jsonl
+//	authcube users export --dir ./authcube-data --format jsonl > users.jsonl
+//	authcube stats --dir ./authcube-data
 //	authcube help
 //
 // serve listens on loopback unless --public is given, prints the ConnectyCube.init(...) call
@@ -43,6 +48,8 @@ Usage:
                   [--read-header-timeout 10s] [--read-timeout 30s] [--write-timeout 30s]
                   [--idle-timeout 2m] [--min-rate 10240] [--max-conns 512]
   authcube backup --dir ./authcube-data --to ./backup-dir
+  authcube users  list|show|create|update|delete|disable|enable|sessions|revoke|import|export ...
+  authcube stats  [--dir ./authcube-data | --postgres URL] [--json]
   authcube help [command]
 
 serve   serves the ConnectyCube REST API (Auth, Users, Storage) over the data directory, on
@@ -50,8 +57,11 @@ serve   serves the ConnectyCube REST API (Auth, Users, Storage) over the data di
         SIGINT or SIGTERM shut it down gracefully.
 backup  writes a consistent copy of a data directory that no server holds into a new
         directory.
+users   administers users with no session, as trusted server code: look, create, change,
+        disable, end sessions, and move users in (jsonl, Firebase, Supabase, PocketBase) and out.
+stats   counts users, live sessions and files.
 
-Run "authcube help serve" or "authcube help backup" for the flags of each.
+Run "authcube help serve", "authcube help backup" or "authcube users help" for the flags.
 `
 
 // run runs the command line args and returns the exit code.
@@ -65,6 +75,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runServe(ctx, rest, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, rest, stdout, stderr)
+	case "users":
+		return runUsers(ctx, rest, stdout, stderr)
+	case "stats":
+		return runStats(ctx, rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {
 			switch rest[0] {
