@@ -273,7 +273,10 @@ func (s *supabaseReader) next() (item, error) {
 		it.rec.Disabled = true
 	}
 	if meta := col("raw_user_meta_data"); meta != "" {
-		var m struct{ FullName, Name string }
+		var m struct {
+			FullName string `json:"full_name"`
+			Name     string `json:"name"`
+		}
 		if json.Unmarshal([]byte(meta), &m) == nil {
 			it.rec.FullName = m.FullName
 			if m.FullName == "" {

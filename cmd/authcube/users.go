@@ -485,7 +485,7 @@ func usersSimple(ctx context.Context, name string, args []string, stdout, stderr
 		if c.json {
 			printJSON(stdout, map[string]any{"id": u.ID, verb + "d": true})
 		} else {
-			fmt.Fprintf(stdout, "user %d %sd\n", u.ID, strings.TrimSuffix(verb, "e"))
+			fmt.Fprintf(stdout, "user %d %sd\n", u.ID, verb)
 		}
 		return exitOK
 	})
