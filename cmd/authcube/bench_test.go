@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/authcube/authcube/store/sqlite"
+)
+
+// benchUsers is how many users the import and export benchmarks move:
+// AUTHCUBE_BENCH_IMPORT, default 100,000.
+func benchUsers(b *testing.B) int {
+	n := 100_000
+	if s := os.Getenv("AUTHCUBE_BENCH_IMPORT"); s != "" {
+		v, err := strconv.Atoi(s)
+		require.NoError(b, err)
+		n = v
+	}
+	return n
+}
+
+// benchRow is the i-th user of the benchmarks' data set.
+type benchRow struct {
+	login, loginCanon, email, emailCanon, hash, fullName, tag string
+	created                                                   time.Time
+}
+
+func benchRowOf(i int, hash string) benchRow {
+	return benchRow{
+		login: fmt.Sprintf("User_%07d", i), loginCanon: fmt.Sprintf("user_%07d", i),
+		email: fmt.Sprintf("user%07d@example.com", i), emailCanon: fmt.Sprintf("user%07d@example.com", i),
+		hash: hash, fullName: fmt.Sprintf("Imported User %d", i), tag: "t" + strconv.Itoa(i%10),
+		created: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second),
+	}
+}
+
+// benchFile writes n pre-hashed users (one bcrypt hash shared by all: hashing is not what an
+// import measures) as jsonl, and returns its path.
+func benchFile(b *testing.B, n int) (string, string) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("correct horse battery"), 10)
+	require.NoError(b, err)
+	path := filepath.Join(b.TempDir(), "users.jsonl")
+	f, err := os.Create(path)
+	require.NoError(b, err)
+	w := bufio.NewWriter(f)
+	for i := range n {
+		r := benchRowOf(i, string(hash))
+		fmt.Fprintf(w, `{"login":%q,"email":%q,"password_hash":%q,"full_name":%q,"tags":[%q],"created_at":%q}`+"\n",
+			r.login, r.email, r.hash, r.fullName, r.tag, r.created.Format(time.RFC3339))
+	}
+	require.NoError(b, w.Flush())
+	require.NoError(b, f.Close())
+	return path, string(hash)
+}
+
+// BenchmarkImportJSONL imports the data set with "authcube users import --format jsonl" (in
+// process: the command's own code) into a new directory per iteration.
+func BenchmarkImportJSONL(b *testing.B) {
+	n := benchUsers(b)
+	path, _ := benchFile(b, n)
+	var elapsed time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		dir := b.TempDir()
+		b.StartTimer()
+		start := time.Now()
+		code := run(context.Background(), []string{"users", "import", "--dir", dir, "--format", "jsonl", "--batch", benchBatch(), path}, io.Discard, io.Discard)
+		elapsed += time.Since(start)
+		require.Equal(b, exitOK, code)
+	}
+	b.ReportMetric(float64(n*b.N)/elapsed.Seconds(), "users/s")
+}
+
+// BenchmarkImportRawSQLite inserts the same rows into the same schema (triggers and indexes
+// included) with one prepared INSERT, 1000 rows per transaction, through database/sql: the
+// floor an import through the engine is compared with.
+func BenchmarkImportRawSQLite(b *testing.B) {
+	n := benchUsers(b)
+	_, hash := benchFile(b, 0)
+	var elapsed time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		path := filepath.Join(b.TempDir(), "raw.db")
+		st, err := sqlite.Open(context.Background(), path, sqlite.Options{}) // the schema
+		require.NoError(b, err)
+		require.NoError(b, st.Close())
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)")
+		require.NoError(b, err)
+		db.SetMaxOpenConns(1)
+		b.StartTimer()
+		start := time.Now()
+		for i := 0; i < n; i += 1000 {
+			tx, err := db.Begin()
+			require.NoError(b, err)
+			ins, err := tx.Prepare(`INSERT INTO users (login, login_canon, email, email_canon, password_hash,
+				full_name, tags, created_at, updated_at, last_request_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+			require.NoError(b, err)
+			tag, err := tx.Prepare(`INSERT INTO user_tags (tag, user_id) VALUES (?, ?)`)
+			require.NoError(b, err)
+			for j := i; j < min(i+1000, n); j++ {
+				r := benchRowOf(j, hash)
+				c := r.created.UnixMilli()
+				var id int64
+				require.NoError(b, ins.QueryRow(r.login, r.loginCanon, r.email, r.emailCanon, r.hash, r.fullName, r.tag, c, c, c).Scan(&id))
+				_, err = tag.Exec(r.tag, id)
+				require.NoError(b, err)
+			}
+			require.NoError(b, tx.Commit())
+		}
+		elapsed += time.Since(start)
+		b.StopTimer()
+		require.NoError(b, db.Close())
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(n*b.N)/elapsed.Seconds(), "users/s")
+}
+
+// BenchmarkExportJSONL exports the data set with "authcube users export --format jsonl".
+func BenchmarkExportJSONL(b *testing.B) {
+	n := benchUsers(b)
+	path, _ := benchFile(b, n)
+	dir := b.TempDir()
+	require.Equal(b, exitOK, run(context.Background(), []string{"users", "import", "--dir", dir, "--format", "jsonl", path}, io.Discard, io.Discard))
+	var elapsed time.Duration
+	for b.Loop() {
+		var out strings.Builder
+		start := time.Now()
+		code := run(context.Background(), []string{"users", "export", "--dir", dir, "--format", "jsonl"}, &out, io.Discard)
+		elapsed += time.Since(start)
+		require.Equal(b, exitOK, code)
+		require.Equal(b, n, strings.Count(out.String(), "\n"))
+	}
+	b.ReportMetric(float64(n*b.N)/elapsed.Seconds(), "users/s")
+}
+
+// benchBatch is the --batch of BenchmarkImportJSONL: AUTHCUBE_BENCH_BATCH, default 1000.
+func benchBatch() string {
+	if s := os.Getenv("AUTHCUBE_BENCH_BATCH"); s != "" {
+		return s
+	}
+	return "1000"
+}
