@@ -316,7 +316,7 @@ func usersImport(ctx context.Context, name string, args []string, stdout, stderr
 	format := fs.String("format", "", "jsonl, firebase, supabase or pocketbase")
 	dryRun := fs.Bool("dry-run", false, "validate every record and look for conflicts; write nothing")
 	onConflict := fs.String("on-conflict", "fail", "fail: stop at a login, email or id another user has; skip: skip such records")
-	batch := fs.Int("batch", 1000, "records per transaction")
+	batch := fs.Int("batch", 5000, "records per transaction (at most 10000)")
 	var fb firebaseParams
 	fs.StringVar(&fb.hashKey, "hash-key", "", "firebase: the project's base64 signer key")
 	fs.StringVar(&fb.saltSeparator, "salt-separator", "", "firebase: the project's base64 salt separator")
