@@ -33,14 +33,14 @@ type AdminUser struct {
 	User
 	// Disabled users sign in nowhere (see [Admin.DisableUser]).
 	Disabled bool
-	// PasswordScheme names the form of the stored password hash: "argon2id", or the form it
+	// HashScheme names the form of the stored password hash: "argon2id", or the form it
 	// was imported in ("bcrypt", "firescrypt", "scrypt", "pbkdf2-sha256", ...) until the user's
 	// first sign-in replaces it; "" when the user has no password.
-	PasswordScheme string
+	HashScheme string
 }
 
 func adminUser(u store.User) AdminUser {
-	return AdminUser{User: publicUser(u), Disabled: u.Disabled, PasswordScheme: passwordScheme(u.PasswordHash)}
+	return AdminUser{User: publicUser(u), Disabled: u.Disabled, HashScheme: passwordScheme(u.PasswordHash)}
 }
 
 // passwordScheme names the form of a stored hash without parsing its parameters.

@@ -6,6 +6,7 @@ import (
 	"crypto/pbkdf2"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -41,7 +42,7 @@ func TestAdminCreateGetListUpdateDelete(t *testing.T) {
 	ann, err := a.CreateUser(ctx, authcube.NewUser{Login: "Ann", Email: "ann@example.com", Password: testPassword,
 		FullName: "Ann Lee", Phone: "+14155550100", Tags: []string{"VIP"}, CustomData: `{"a":1}`})
 	require.NoError(t, err)
-	assert.Equal(t, "argon2id", ann.PasswordScheme)
+	assert.Equal(t, "argon2id", ann.HashScheme)
 	_, err = a.CreateUser(ctx, authcube.NewUser{Login: "ANN", Password: testPassword})
 	requireCode(t, err, authcube.ErrConflict, "login")
 	bob, err := a.CreateUser(ctx, authcube.NewUser{Email: "bob@example.com", Password: testPassword})
@@ -302,7 +303,7 @@ func TestImportForeignHashes(t *testing.T) {
 		t.Helper()
 		got, err := a.User(ctx, id)
 		require.NoError(t, err)
-		assert.NotEqual(t, "argon2id", got.PasswordScheme)
+		assert.NotEqual(t, "argon2id", got.HashScheme)
 		before := authcube.VerifyCount(te.Engine)
 		c.Password = password + "x"
 		_, err = te.CreateUserSession(ctx, c)
@@ -313,7 +314,7 @@ func TestImportForeignHashes(t *testing.T) {
 		require.NoError(t, err, "%s", got.Login+got.Email)
 		got, err = a.User(ctx, id)
 		require.NoError(t, err)
-		assert.Equal(t, "argon2id", got.PasswordScheme, "replaced at the first sign-in")
+		assert.Equal(t, "argon2id", got.HashScheme, "replaced at the first sign-in")
 		_, err = te.CreateUserSession(ctx, c)
 		require.NoError(t, err, "and the argon2id hash verifies")
 	}
@@ -330,6 +331,11 @@ func TestImportForeignHashes(t *testing.T) {
 	for _, r := range out {
 		assert.True(t, strings.HasPrefix(r.PasswordHash, "$argon2id$"), "%s", r.Login)
 		assert.NotContains(t, fmt.Sprintf("%v %+v %#v", r, r, r), r.PasswordHash, "S37")
+		var logged bytes.Buffer
+		slog.New(slog.NewJSONHandler(&logged, nil)).Info("x", "r", r)
+		js, err := json.Marshal(r)
+		require.NoError(t, err)
+		assert.NotContains(t, logged.String()+string(js), r.PasswordHash, "S37")
 	}
 }
 

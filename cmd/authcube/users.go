@@ -218,7 +218,7 @@ type userJSON struct {
 	CustomData     string    `json:"custom_data"`
 	AvatarUID      string    `json:"avatar_uid"`
 	Disabled       bool      `json:"disabled"`
-	PasswordScheme string    `json:"password_scheme"`
+	HashScheme string    `json:"hash_scheme"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
 	LastRequestAt  time.Time `json:"last_request_at"`
@@ -230,7 +230,7 @@ func toJSON(u authcube.AdminUser) userJSON {
 		tags = []string{}
 	}
 	return userJSON{u.ID, u.Login, u.Email, u.FullName, u.Phone, u.Website, u.ExternalID, tags, u.CustomData,
-		u.AvatarUID, u.Disabled, u.PasswordScheme, u.CreatedAt, u.UpdatedAt, u.LastRequestAt}
+		u.AvatarUID, u.Disabled, u.HashScheme, u.CreatedAt, u.UpdatedAt, u.LastRequestAt}
 }
 
 func printJSON(w io.Writer, v any) {
@@ -304,7 +304,7 @@ func printUser(w io.Writer, u authcube.AdminUser, asJSON bool) {
 		{"ID", strconv.FormatInt(u.ID, 10)}, {"Login", u.Login}, {"Email", u.Email}, {"Full name", u.FullName},
 		{"Phone", u.Phone}, {"Website", u.Website}, {"External ID", u.ExternalID}, {"Tags", strings.Join(u.Tags, ",")},
 		{"Custom data", u.CustomData}, {"Avatar", u.AvatarUID}, {"Disabled", yesNo(u.Disabled)},
-		{"Password", u.PasswordScheme}, {"Created", u.CreatedAt.Format(time.RFC3339)},
+		{"Password", u.HashScheme}, {"Created", u.CreatedAt.Format(time.RFC3339)},
 		{"Updated", u.UpdatedAt.Format(time.RFC3339)}, {"Last request", u.LastRequestAt.Format(time.RFC3339)},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", f[0], f[1])
