@@ -207,21 +207,21 @@ func findUser(ctx context.Context, a *authcube.Admin, who string) (authcube.Admi
 
 // userJSON is a user as the commands print it with --json.
 type userJSON struct {
-	ID             int64     `json:"id"`
-	Login          string    `json:"login"`
-	Email          string    `json:"email"`
-	FullName       string    `json:"full_name"`
-	Phone          string    `json:"phone"`
-	Website        string    `json:"website"`
-	ExternalID     string    `json:"external_id"`
-	Tags           []string  `json:"tags"`
-	CustomData     string    `json:"custom_data"`
-	AvatarUID      string    `json:"avatar_uid"`
-	Disabled       bool      `json:"disabled"`
-	HashScheme string    `json:"hash_scheme"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
-	LastRequestAt  time.Time `json:"last_request_at"`
+	ID            int64     `json:"id"`
+	Login         string    `json:"login"`
+	Email         string    `json:"email"`
+	FullName      string    `json:"full_name"`
+	Phone         string    `json:"phone"`
+	Website       string    `json:"website"`
+	ExternalID    string    `json:"external_id"`
+	Tags          []string  `json:"tags"`
+	CustomData    string    `json:"custom_data"`
+	AvatarUID     string    `json:"avatar_uid"`
+	Disabled      bool      `json:"disabled"`
+	HashScheme    string    `json:"hash_scheme"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	LastRequestAt time.Time `json:"last_request_at"`
 }
 
 func toJSON(u authcube.AdminUser) userJSON {
