@@ -364,6 +364,10 @@ func usersImport(ctx context.Context, name string, args []string, stdout, stderr
 				fmt.Fprintf(stderr, "authcube %s: --salt-separator must be the project's base64 salt separator\n", name)
 				return exitUsage
 			}
+			if fb.rounds < 1 || fb.rounds > 32 || fb.memCost < 1 || fb.memCost > 17 {
+				fmt.Fprintf(stderr, "authcube %s: --rounds must be 1 to 32 and --mem-cost 1 to 17 (Firebase uses 8 and 14)\n", name)
+				return exitUsage
+			}
 			rd = &firebaseReader{dec: json.NewDecoder(cr), p: fb}
 		case "pocketbase":
 			rd = &pocketbaseReader{dec: json.NewDecoder(cr)}

@@ -244,6 +244,9 @@ func TestImportFormatsSignInAndExport(t *testing.T) {
   {"localId": "Ijat10wPVX6ok6HFhgjMfdkdbXd2", "email": "user1@example.com", "emailVerified": true,
    "passwordHash": %q, "salt": %q, "displayName": "User One", "createdAt": "1577934245000", "providerUserInfo": []}
 ]}`, fbHash, fbSalt))
+	_, _, code = cli(t, "", append([]string{"users", "import", "--format", "firebase", "--hash-key", fbKey,
+		"--salt-separator", fbSep, "--mem-cost", "31", fb}, d...)...)
+	assert.Equal(t, exitUsage, code, "parameters beyond the ceilings are refused up front")
 	out, errs, code = cli(t, "", append([]string{"users", "import", "--format", "firebase", "--hash-key", fbKey,
 		"--salt-separator", fbSep, "--rounds", "8", "--mem-cost", "14", fb}, d...)...)
 	require.Equal(t, exitOK, code, errs)
