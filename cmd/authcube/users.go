@@ -47,7 +47,9 @@ const usersUsage = `Usage:
   authcube users export   --format jsonl [--out FILE]
   authcube stats          [--json]
 
-Every command takes --dir DIR (default ./authcube-data) or --postgres URL (with --schema), and
+A user is named by id (an argument of digits only), login or email, in any spelling of its
+canonical form. Every command takes --dir DIR (default ./authcube-data) or --postgres URL (with
+--schema), and
 --verbose for the engine's log records at Info (every admin change is one). Profile flags:
 --login, --email, --full-name, --phone, --website, --external-id, --tags a,b, --custom-data.
 Passwords are read from a prompt without echo, or from the first line of stdin with
