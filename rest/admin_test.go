@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/authcube/authcube"
+	"github.com/authcube/authcube/authtest"
+	"github.com/authcube/authcube/rest"
 )
 
 // TestNoAdminOverREST: the REST facade never reaches the engine's trusted handle (S44): no
@@ -39,4 +44,22 @@ func TestNoAdminOverREST(t *testing.T) {
 		})
 	}
 	assert.Positive(t, checked)
+}
+
+// TestDisabledUserOverREST: a disabled user's right password is 403, a wrong one the usual 401
+// (S44).
+func TestDisabledUserOverREST(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, rest.Config{}, authtest.WithUsers(authcube.NewUser{Login: "bob", Password: authtest.Password}))
+	u, err := s.env.Engine.Admin().UserByLogin(t.Context(), "bob")
+	require.NoError(t, err)
+	require.NoError(t, s.env.Engine.Admin().DisableUser(t.Context(), u.ID))
+	tok := s.appToken()
+
+	r := s.do("POST", "/login.json", tok, map[string]any{"login": "bob", "password": "wrong password"})
+	assert.Equal(t, http.StatusUnauthorized, r.status)
+	assert.JSONEq(t, `{"errors":{"base":["Unauthorized"]}}`, string(r.body))
+	r = s.do("POST", "/login.json", tok, map[string]any{"login": "bob", "password": authtest.Password})
+	assert.Equal(t, http.StatusForbidden, r.status)
+	assert.JSONEq(t, `{"errors":{"base":["Forbidden: account disabled"]}}`, string(r.body))
 }
