@@ -49,8 +49,8 @@ const usersUsage = `Usage:
 
 A user is named by id (an argument of digits only), login or email, in any spelling of its
 canonical form. Every command takes --dir DIR (default ./authcube-data) or --postgres URL (with
---schema), and
---verbose for the engine's log records at Info (every admin change is one). Profile flags:
+--schema), and --verbose for all the engine's log records at Info; by default stderr gets
+warnings and one record per admin change (the audit trail). Profile flags:
 --login, --email, --full-name, --phone, --website, --external-id, --tags a,b, --custom-data.
 Passwords are read from a prompt without echo, or from the first line of stdin with
 --password-stdin; never from the command line.
@@ -73,7 +73,7 @@ func commonFlags(name string, stderr io.Writer) (*flag.FlagSet, *common) {
 	fs.StringVar(&c.pgURL, "postgres", "", "PostgreSQL URL: use the PostgreSQL store instead of the directory's SQLite (the directory still holds files and the device key)")
 	fs.StringVar(&c.schema, "schema", "", `PostgreSQL schema (default "authcube")`)
 	fs.BoolVar(&c.json, "json", false, "print JSON, for scripts")
-	fs.BoolVar(&c.verbose, "verbose", false, "log the engine's records at Info to stderr")
+	fs.BoolVar(&c.verbose, "verbose", false, "log all the engine's records at Info to stderr (by default: warnings and admin changes)")
 	return fs, c
 }
 
@@ -93,14 +93,45 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// openEngine opens the engine the common flags name. Its log goes to stderr at Warn, or Info
-// with --verbose.
-func openEngine(ctx context.Context, c *common, stderr io.Writer) (*authcube.Engine, int, error) {
-	level := slog.LevelWarn
-	if c.verbose {
-		level = slog.LevelInfo
+// auditHandler passes on warnings and errors, and the Info records of admin changes (the
+// engine's events with admin=true, and import summaries): an admin command leaves its audit
+// trail on stderr without the engine's routine records.
+type auditHandler struct{ slog.Handler }
+
+func (h auditHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelInfo && h.Handler.Enabled(ctx, l)
+}
+
+func (h auditHandler) Handle(ctx context.Context, r slog.Record) error {
+	keep := r.Level >= slog.LevelWarn || r.Message == "authcube: users imported"
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "admin" && a.Value.Kind() == slog.KindBool && a.Value.Bool() {
+			keep = true
+		}
+		return !keep
+	})
+	if !keep {
+		return nil
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h auditHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return auditHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h auditHandler) WithGroup(name string) slog.Handler {
+	return auditHandler{h.Handler.WithGroup(name)}
+}
+
+// openEngine opens the engine the common flags name. Its log goes to stderr: warnings and the
+// records of admin changes, or everything at Info with --verbose.
+func openEngine(ctx context.Context, c *common, stderr io.Writer) (*authcube.Engine, int, error) {
+	var h slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})
+	if !c.verbose {
+		h = auditHandler{h}
+	}
+	logger := slog.New(h)
 	cfg := authcube.Config{Dir: c.dir, Logger: logger}
 	if c.pgURL != "" {
 		st, err := postgres.Open(ctx, postgres.Config{URL: c.pgURL, Schema: c.schema, Logger: logger})

@@ -163,8 +163,11 @@ func TestUsersCLI(t *testing.T) {
 	_, errs, code = cli(t, newPW+"\n", append([]string{"users", "update", "ann", "--password-stdin", "--phone", "+1 415 555 0100"}, d...)...)
 	require.Equal(t, exitOK, code, errs)
 	// Disabled: the right password is told apart, a wrong one is not.
-	_, _, code = cli(t, "", append([]string{"users", "disable", "ann"}, d...)...)
+	_, errs, code = cli(t, "", append([]string{"users", "disable", "ann"}, d...)...)
 	require.Equal(t, exitOK, code)
+	assert.Contains(t, errs, "event=UserDisabled", "the audit trail on stderr (S44)")
+	assert.Contains(t, errs, "admin=true")
+	assert.NotContains(t, errs, "outbox", "routine Info records stay out without --verbose")
 	e = openDir(t, dir)
 	_, err = e.Session(t.Context(), s2.Token)
 	assert.ErrorIs(t, err, authcube.ErrSessionRevoked)
