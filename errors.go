@@ -26,6 +26,7 @@ const (
 	CodeThrottled          Code = "throttled"
 	CodeLocked             Code = "locked"
 	CodeClosed             Code = "closed"
+	CodeUserDisabled       Code = "user_disabled"
 	CodeInternal           Code = "internal"
 )
 
@@ -91,6 +92,11 @@ var (
 	ErrLocked error = &Error{Code: CodeLocked, Message: "directory is in use by another engine"}
 	// ErrClosed: the engine is closed.
 	ErrClosed error = &Error{Code: CodeClosed, Message: "engine is closed"}
+	// ErrUserDisabled: the credentials were right, but the user is disabled ([Admin.DisableUser]).
+	// Wrong credentials for a disabled user are ErrInvalidCredentials, as for anyone: only the
+	// user's own password (or provider token) learns that the account is disabled. The attempt
+	// counts as a failure for throttling.
+	ErrUserDisabled error = &Error{Code: CodeUserDisabled, Message: "account disabled"}
 )
 
 // The causes of an ErrUnauthorized (S33), plain errors for errors.Is:

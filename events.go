@@ -18,6 +18,8 @@ type Event struct {
 	Provider  string // "password", "firebase_phone", a custom provider name, ...
 	At        time.Time
 	Err       error // on failures
+	// Admin reports a change made through [Admin] (trusted server code, no session).
+	Admin bool
 }
 
 // EventKind says what an [Event] reports.
@@ -44,6 +46,9 @@ const (
 	PasswordChanged
 	PasswordResetRequested
 	PasswordReset
+	UserDisabled // by Admin.DisableUser; the user's sessions ended with it
+	UserEnabled  // by Admin.EnableUser
+	UsersImported
 )
 
 var eventNames = [...]string{
@@ -53,7 +58,8 @@ var eventNames = [...]string{
 	SessionRevoked: "SessionRevoked", SignInFailed: "SignInFailed", SignInThrottled: "SignInThrottled",
 	UserCreated: "UserCreated", UserUpdated: "UserUpdated", UserDeleted: "UserDeleted",
 	PasswordChanged: "PasswordChanged", PasswordResetRequested: "PasswordResetRequested",
-	PasswordReset: "PasswordReset",
+	PasswordReset: "PasswordReset", UserDisabled: "UserDisabled", UserEnabled: "UserEnabled",
+	UsersImported: "UsersImported",
 }
 
 // String returns the kind's Go name, such as "SignedIn".
@@ -70,7 +76,7 @@ func (e *Engine) emit(ev Event) {
 		ev.At = e.now()
 	}
 	level := slog.LevelDebug
-	if securityEvents[ev.Kind] {
+	if securityEvents[ev.Kind] || ev.Admin {
 		level = slog.LevelInfo
 	}
 	if e.log.Enabled(context.Background(), level) {
@@ -103,6 +109,9 @@ func (e *Engine) logEvent(level slog.Level, ev Event) {
 	}
 	if ev.Err != nil {
 		attrs = append(attrs, "err", ev.Err)
+	}
+	if ev.Admin {
+		attrs = append(attrs, "admin", true)
 	}
 	e.log.Log(context.Background(), level, "authcube event", attrs...)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/authcube/authcube/internal/canon"
 	"github.com/authcube/authcube/internal/commonpw"
+	"github.com/authcube/authcube/internal/pwhash"
 	"github.com/authcube/authcube/store"
 )
 
@@ -105,6 +106,9 @@ func (h *hasher) verify(ctx context.Context, phc, password string) (ok, weak boo
 		phc = h.dummy
 		defer func() { ok, weak = false, false }()
 	}
+	if !strings.HasPrefix(phc, "$argon2id$") {
+		return h.verifyForeign(ctx, phc, password)
+	}
 	p, salt, key, err := decodePHC(phc)
 	if err != nil {
 		return false, false, err
@@ -116,6 +120,22 @@ func (h *hasher) verify(ctx context.Context, phc, password string) (ok, weak boo
 	h.verifies.Add(1)
 	got := argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(key)))
 	return subtle.ConstantTimeCompare(got, key) == 1, p.weakerThan(h.params), nil
+}
+
+// verifyForeign verifies a hash imported from another system (S45): the one verify of the
+// attempt, in a hashing slot like argon2id's. It is always weak, so that a successful sign-in
+// replaces it with argon2id (S5). A form it does not know fails closed.
+func (h *hasher) verifyForeign(ctx context.Context, hash, password string) (ok, weak bool, err error) {
+	fh, err := pwhash.Parse(hash) // ceilings checked before anything is allocated
+	if err != nil {
+		return false, false, errBadHash
+	}
+	if err := h.acquire(ctx); err != nil {
+		return false, false, err
+	}
+	defer h.release()
+	h.verifies.Add(1)
+	return fh.Verify(password), true, nil
 }
 
 var b64 = base64.RawStdEncoding

@@ -171,7 +171,14 @@ func (a *signInAttempt) fail(cause error) (store.User, string, error) {
 	return store.User{}, "", err
 }
 
+// succeed ends the attempt with the user whose credentials were right; a disabled user is
+// refused with ErrUserDisabled, and the attempt counts as a failure (S44).
 func (a *signInAttempt) succeed(u store.User) (store.User, string, error) {
+	if u.Disabled {
+		err := errorFor(ErrUserDisabled, a.op, "")
+		a.e.emit(Event{Kind: SignInFailed, UserID: u.ID, Login: a.who, Provider: a.provider, Err: err})
+		return store.User{}, "", err
+	}
 	a.ok = true
 	return u, a.provider, nil
 }

@@ -73,7 +73,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		field, msg = "old_password", "is incorrect"
 	case ce.Code == authcube.CodeInvalidCredentials:
 		msg = msgUnauthorized
-	case ce.Code == authcube.CodeForbidden:
+	case ce.Code == authcube.CodeForbidden, ce.Code == authcube.CodeUserDisabled:
 		msg = "Forbidden: " + ce.Message
 	case ce.Code == authcube.CodeNotFound:
 		msg = "Not Found"

@@ -108,6 +108,8 @@ type User struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	LastRequestAt time.Time
+	// Disabled users sign in nowhere; a store without the [Admin] ability never has one.
+	Disabled bool
 }
 
 // Store is authcube's persistent state: every role an engine needs, and Close. Its rules hold for
@@ -482,4 +484,67 @@ type Cond struct {
 type Key struct {
 	Value any
 	ID    int64
+}
+
+// Admin is an optional ability of a Store: the trusted operations of authcube's Admin handle,
+// which act for no session, and bulk import. It is safe for concurrent use. A user that does
+// not exist is ErrNotFound.
+type Admin interface {
+	// AdminUpdateUser applies c as UpdateUser does, without a session (c.SessionHash is
+	// ignored) and without a compare-and-swap of the password (c.OldPasswordHash is ignored): a
+	// password change ends every session of the user and reports their token hashes.
+	AdminUpdateUser(ctx context.Context, c UserChange) (User, [][32]byte, error)
+	// AdminDeleteUser deletes the user with its sessions, tags and files' rows, and reports the
+	// token hashes of the sessions deleted.
+	AdminDeleteUser(ctx context.Context, userID int64) ([][32]byte, error)
+	// SetUserDisabled disables or enables the user, its UpdatedAt becoming at. Disabling revokes
+	// every session of the user in the same transaction (they leave tombstones, as
+	// DeleteSession's) and reports their token hashes. While a user is disabled, CreateSession
+	// and SignInSession for it fail with ErrNotFound.
+	SetUserDisabled(ctx context.Context, userID int64, disabled bool, at time.Time) ([][32]byte, error)
+	// RevokeUserSessions revokes every session of the user (tombstones included) and reports
+	// their token hashes; none is not an error.
+	RevokeUserSessions(ctx context.Context, userID int64) ([][32]byte, error)
+	// AllUsers returns at most limit users with ids above afterID, in id order, with every field
+	// (PasswordHash, canonical forms, Disabled).
+	AllUsers(ctx context.Context, afterID int64, limit int) ([]User, error)
+	// Counts counts users, live sessions (last request at or after idleSince and started at or
+	// after startedSince) and complete files.
+	Counts(ctx context.Context, idleSince, startedSince time.Time) (Counts, error)
+	// InsertUsers inserts users in one transaction, in order, each with its tags, and reports
+	// one ImportResult per user it looked at. A user whose ID is not 0 keeps it. A user already
+	// there is not inserted again (ImportExisting): one with the same canonical login and email
+	// and either the same id, or (when u.ID is 0) the same password hash or CreatedAt, as a
+	// rerun of an import finds the users it made. A user
+	// whose id, login or email another user has is not inserted (ImportConflict, with Field
+	// "id", "login" or "email"); with stopAtConflict the call then stops, reporting results up
+	// to and including that user, and commits what it inserted before it.
+	InsertUsers(ctx context.Context, users []User, stopAtConflict bool) ([]ImportResult, error)
+}
+
+// Counts are what Admin.Counts reports.
+type Counts struct {
+	Users         int64
+	DisabledUsers int64
+	Sessions      int64 // live sessions, user and application
+	UserSessions  int64 // live sessions acting for a user
+	Files         int64 // complete files
+	FileBytes     int64 // their total size
+}
+
+// ImportStatus is what InsertUsers did with one user.
+type ImportStatus int
+
+// The statuses of an ImportResult.
+const (
+	ImportInserted ImportStatus = iota + 1 // inserted; ImportResult.ID is its id
+	ImportExisting                         // already there; ImportResult.ID is its id
+	ImportConflict                         // not inserted: ImportResult.Field is taken by another user
+)
+
+// ImportResult is what InsertUsers did with one user.
+type ImportResult struct {
+	Status ImportStatus
+	ID     int64
+	Field  string // with ImportConflict: "id", "login" or "email"
 }

@@ -1,10 +1,15 @@
 // Command authcube serves authcube's ConnectyCube-compatible REST API over a local data
-// directory or a PostgreSQL database, and makes backups of either.
+// directory or a PostgreSQL database, makes backups of either, and administers users as
+// trusted server code (no session): look, change, disable, end sessions, import and export.
 //
 //	authcube serve --dir ./authcube-data --addr 127.0.0.1:8080 --app-id 1 --auth-key KEY
 //	authcube serve --postgres postgres://user@db:5432/app --addr 127.0.0.1:8081 --auth-key KEY
 //	authcube backup --dir ./authcube-data --to ./backup-2026-01-01
 //	authcube backup --postgres postgres://user@db:5432/app --to ./authcube-2026-01-01.dump
+//	authcube users list --dir ./authcube-data
+//	authcube users import --dir ./authcube-data --format jsonl users.jsonl
+//	authcube users export --dir ./authcube-data --format jsonl > users.jsonl
+//	authcube stats --dir ./authcube-data
 //	authcube help
 //
 // With --postgres (or AUTHCUBE_POSTGRES_URL) users and sessions live in PostgreSQL, and any
@@ -51,6 +56,8 @@ Usage:
                   [--postgres URL [--postgres-schema authcube]]
   authcube backup --dir ./authcube-data --to ./backup-dir
   authcube backup --postgres URL [--postgres-schema authcube] --to ./authcube.dump
+  authcube users  list|show|create|update|delete|disable|enable|sessions|revoke|import|export ...
+  authcube stats  [--dir ./authcube-data | --postgres URL] [--json]
   authcube help [command]
 
 serve   serves the ConnectyCube REST API (Auth, Users, Storage) over the data directory, on
@@ -61,8 +68,11 @@ serve   serves the ConnectyCube REST API (Auth, Users, Storage) over the data di
 backup  writes a consistent copy of a data directory that no server holds into a new
         directory; with --postgres, runs pg_dump (which must be on PATH) on the schema into a
         new file, while servers keep running.
+users   administers users with no session, as trusted server code: look, create, change,
+        disable, end sessions, and move users in (jsonl, Firebase, Supabase, PocketBase) and out.
+stats   counts users, live sessions and files.
 
-Run "authcube help serve" or "authcube help backup" for the flags of each.
+Run "authcube help serve", "authcube help backup" or "authcube users help" for the flags.
 `
 
 // run runs the command line args and returns the exit code.
@@ -76,6 +86,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runServe(ctx, rest, stdout, stderr)
 	case "backup":
 		return runBackup(ctx, rest, stdout, stderr)
+	case "users":
+		return runUsers(ctx, rest, stdout, stderr)
+	case "stats":
+		return runStats(ctx, rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		if len(rest) > 0 {
 			switch rest[0] {

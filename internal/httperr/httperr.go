@@ -36,7 +36,7 @@ func Status(err error) int {
 			return http.StatusUnprocessableEntity
 		}
 		return http.StatusUnauthorized
-	case authcube.CodeForbidden:
+	case authcube.CodeForbidden, authcube.CodeUserDisabled:
 		return http.StatusForbidden
 	case authcube.CodeNotFound:
 		return http.StatusNotFound

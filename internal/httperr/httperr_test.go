@@ -26,6 +26,7 @@ func TestStatus(t *testing.T) {
 		{&authcube.Error{Code: authcube.CodeInvalidCredentials}, 401},
 		{&authcube.Error{Code: authcube.CodeInvalidCredentials, Field: "old_password"}, 422},
 		{authcube.ErrForbidden, 403},
+		{authcube.ErrUserDisabled, 403},
 		{authcube.ErrNotFound, 404},
 		{&authcube.Error{Code: authcube.CodeConflict, Field: "login"}, 422},
 		{authcube.ErrInvalid, 422},

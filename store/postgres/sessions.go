@@ -26,15 +26,19 @@ func scanSession(row pgx.Row) (store.Session, error) {
 	return se, nil
 }
 
-// passwordStill checks, inside a write, that the user's password hash is still the one a
-// sign-in verified ("" checks nothing), and locks the user's row until the commit so that a
-// password change cannot commit in between: ErrNotFound otherwise.
+// passwordStill checks, inside a write, that the user is not disabled and that its password
+// hash is still the one a sign-in verified ("" checks only the former), and locks the user's
+// row until the commit so that a password change or a disabling cannot commit in between:
+// ErrNotFound otherwise.
 func passwordStill(ctx context.Context, tx pgx.Tx, userID int64, verifiedHash string) error {
-	if userID == 0 || verifiedHash == "" {
+	if userID == 0 {
 		return nil
 	}
 	var one int
-	return queryRow(ctx, tx, `SELECT 1 FROM users WHERE id = ? AND password_hash = ? FOR SHARE`, userID, verifiedHash).Scan(&one)
+	if verifiedHash == "" {
+		return queryRow(ctx, tx, `SELECT 1 FROM users WHERE id = ? AND NOT disabled FOR SHARE`, userID).Scan(&one)
+	}
+	return queryRow(ctx, tx, `SELECT 1 FROM users WHERE id = ? AND password_hash = ? AND NOT disabled FOR SHARE`, userID, verifiedHash).Scan(&one)
 }
 
 // sessionActsFor checks, inside a write, that the session still acts for the user, and locks

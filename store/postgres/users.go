@@ -13,7 +13,8 @@ import (
 // userColumnsU are a user's columns, aliased u; the nullable ones read as "".
 const userColumnsU = `u.id, coalesce(u.login, ''), coalesce(u.login_canon, ''), coalesce(u.email, ''),
 	coalesce(u.email_canon, ''), coalesce(u.password_hash, ''), u.full_name, u.phone, u.website,
-	u.external_id, u.tags, u.custom_data, u.avatar_uid, u.created_at, u.updated_at, u.last_request_at`
+	u.external_id, u.tags, u.custom_data, u.avatar_uid, u.created_at, u.updated_at, u.last_request_at,
+	u.disabled`
 
 // listColumnsU is userColumnsU without the password hash, which lists never return.
 var listColumnsU = strings.Replace(userColumnsU, "coalesce(u.password_hash, '')", "''", 1)
@@ -29,7 +30,8 @@ func scanUser(row pgx.Row) (store.User, error) {
 		created, updated, req int64
 	)
 	err := row.Scan(&u.ID, &u.Login, &u.LoginCanon, &u.Email, &u.EmailCanon, &u.PasswordHash, &u.FullName,
-		&u.Phone, &u.Website, &u.ExternalID, &u.Tags, &u.CustomData, &u.AvatarUID, &created, &updated, &req)
+		&u.Phone, &u.Website, &u.ExternalID, &u.Tags, &u.CustomData, &u.AvatarUID, &created, &updated, &req,
+		&u.Disabled)
 	if len(u.Tags) == 0 {
 		u.Tags = nil
 	}

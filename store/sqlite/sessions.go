@@ -224,13 +224,16 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, idleBefore, startedBe
 	return int(n), wrap("delete expired sessions", err)
 }
 
-// passwordStill checks, inside a write, that the user's password hash is still the one a
-// sign-in verified ("" checks nothing): ErrNotFound otherwise.
+// passwordStill checks, inside a write, that the user is not disabled and that its password
+// hash is still the one a sign-in verified ("" checks only the former): ErrNotFound otherwise.
 func passwordStill(tx *wtx, userID int64, verifiedHash string) error {
-	if userID == 0 || verifiedHash == "" {
+	if userID == 0 {
 		return nil
 	}
 	var one int
-	err := tx.queryRow(`SELECT 1 FROM users WHERE id = ? AND password_hash = ?`, userID, verifiedHash).Scan(&one)
+	if verifiedHash == "" {
+		return notFound(tx.queryRow(`SELECT 1 FROM users WHERE id = ? AND disabled = 0`, userID).Scan(&one))
+	}
+	err := tx.queryRow(`SELECT 1 FROM users WHERE id = ? AND password_hash = ? AND disabled = 0`, userID, verifiedHash).Scan(&one)
 	return notFound(err)
 }

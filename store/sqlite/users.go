@@ -12,7 +12,7 @@ import (
 )
 
 const userColumns = `id, login, login_canon, email, email_canon, password_hash, full_name, phone,
-	website, external_id, tags, custom_data, avatar_uid, created_at, updated_at, last_request_at`
+	website, external_id, tags, custom_data, avatar_uid, created_at, updated_at, last_request_at, disabled`
 
 // insertUser is the one INSERT of a user row.
 const insertUser = `INSERT INTO users (login, login_canon, email, email_canon, password_hash,
@@ -115,6 +115,7 @@ func userOf(r row) store.User {
 		PasswordHash: r.Text(5), FullName: r.Text(6), Phone: r.Text(7), Website: r.Text(8),
 		ExternalID: r.Text(9), CustomData: r.Text(11), AvatarUID: r.Text(12),
 		CreatedAt: fromMS(r.Int64(13)), UpdatedAt: fromMS(r.Int64(14)), LastRequestAt: fromMS(r.Int64(15)),
+		Disabled: r.Int64(16) != 0,
 	}
 	if tags := r.Text(10); tags != "" {
 		u.Tags = strings.Split(tags, ",")
