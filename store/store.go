@@ -9,10 +9,13 @@
 // [Exclusive] (no one else changes the data), [Notifier] (session changes are published to
 // every client of the data) and [Secrets] (secrets shared by every client of the data).
 //
-// The interface is outside authcube's compatibility promise until a second backend passes the
-// conformance suite in CI: it may change in any release. store/sqlite is the default
-// implementation, store/postgres the one for several instances on one PostgreSQL database, and
-// store/storetest is the conformance suite every implementation must pass.
+// Two backends pass the conformance suite in CI: store/sqlite, the default, and store/postgres,
+// for several instances on one PostgreSQL database; store/storetest is the suite every
+// implementation must pass. The interfaces are therefore part of authcube's compatibility
+// promise: an existing method keeps its signature and meaning, and what a new feature needs
+// from storage arrives as a new optional ability, found by type assertion, so that a backend
+// written against this package keeps compiling and keeps working (the feature reports that its
+// store lacks the ability).
 //
 // Times are passed in by the caller (the store never reads a clock) and kept to the millisecond.
 package store
