@@ -10,8 +10,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/authcube/authcube/internal/clientip"
 	"github.com/authcube/authcube/internal/fsync"
 )
 
@@ -119,26 +119,17 @@ func (e *Engine) parseDeviceToken(token string) (userID int64, key throttleKey, 
 	return userID, throttleKey{key: digestKey("device", string(raw[:8+deviceNonceLen])), p: e.cfg.Throttle}, userID > 0
 }
 
-// maxClientAddr bounds Credentials.ClientAddr before it is parsed (S30): the longest IPv6
-// address with a zone and a port fits well within it.
-const maxClientAddr = 128
-
 // parseClientAddr reads Credentials.ClientAddr: "" is unknown (the zero Addr); an IP address,
 // or an address and port as http.Request.RemoteAddr has it ("203.0.113.7:51234",
 // "[2001:db8::1]:443"). The port and any zone are dropped, and IPv4-mapped IPv6 addresses count
-// as IPv4.
+// as IPv4. Text longer than clientip.MaxAddrLen is refused before it is parsed (S30).
 func parseClientAddr(op, s string) (netip.Addr, error) {
 	if s == "" {
 		return netip.Addr{}, nil
 	}
-	if len(s) > maxClientAddr {
+	a, ok := clientip.ParseAddr(s)
+	if !ok {
 		return netip.Addr{}, invalid(op, "client_addr", "is not an IP address")
 	}
-	var a netip.Addr
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		a = ap.Addr()
-	} else if a, err = netip.ParseAddr(strings.Trim(s, "[]")); err != nil {
-		return netip.Addr{}, invalid(op, "client_addr", "is not an IP address")
-	}
-	return a.Unmap().WithZone(""), nil
+	return a, nil
 }

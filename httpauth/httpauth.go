@@ -76,10 +76,18 @@ type Config struct {
 	// ends with the browser session.
 	RememberFor time.Duration
 	// TrustedProxies lists the reverse proxies (a single address is a /32 or /128 prefix) whose
-	// X-Forwarded-For or Forwarded headers name the client; nil means none: the client is the
-	// peer of the connection. Sign-ins are throttled per client address (S36), so list the
-	// proxy in front of the server here, or every client counts as the proxy.
+	// ForwardedHeader names the client; nil means none: the client is the peer of the
+	// connection and forwarded headers are ignored, since anyone can send them. Sign-ins are
+	// throttled per client address (S36), so list the proxy in front of the server here, or
+	// every client counts as the proxy. Each listed proxy must append to (or overwrite) that
+	// header: the address right of the last trusted proxy is the client.
 	TrustedProxies []netip.Prefix
+	// ForwardedHeader is the one header read behind TrustedProxies: "X-Forwarded-For" (""
+	// means it, what nginx's $proxy_add_x_forwarded_for and most load balancers append) or
+	// "Forwarded" (RFC 7239, for= parameters). The other header is ignored: a proxy that only
+	// appends to one passes the other through as the client wrote it. New fails on any other
+	// value.
+	ForwardedHeader string
 	// TrustedOrigins lists other origins ("https://app.example.com") whose pages may send
 	// unsafe requests with the cookie; nil means the server's own origin only (CSRF, S41).
 	TrustedOrigins []string
@@ -138,7 +146,7 @@ func New(e *authcube.Engine, cfg Config) (*Auth, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	clients, err := clientip.New(cfg.TrustedProxies)
+	clients, err := clientip.New(cfg.TrustedProxies, cfg.ForwardedHeader)
 	if err != nil {
 		return nil, fmt.Errorf("httpauth: new: %w", err)
 	}
