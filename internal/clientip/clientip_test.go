@@ -67,7 +67,7 @@ func TestAddrReadsOneHeader(t *testing.T) {
 	r.Header.Set("Forwarded", "by=x")
 	assert.Equal(t, "198.51.100.7", xff.Addr(r))
 
-	r.Header.Set("Forwarded", "for=198.51.100.7")    // written by the proxy
+	r.Header.Set("Forwarded", "for=198.51.100.7")   // written by the proxy
 	r.Header.Set("X-Forwarded-For", "203.0.113.99") // written by the attacker
 	assert.Equal(t, "198.51.100.7", fwd.Addr(r))
 }
