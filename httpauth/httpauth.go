@@ -259,7 +259,8 @@ func (a *Auth) load(ctx context.Context, tok string, st *state) error {
 
 // Require serves next only for requests with a user session (loading it as Middleware does
 // when Middleware has not run). Without one, a browser asking for a page (Accept: text/html,
-// no Authorization header) is redirected (303) to Config.SignInPath with the page in "next";
+// no Authorization header) is redirected (303) to Config.SignInPath with the page in "next"
+// (through LocalRedirect: a request for "//evil.example/" does not become a link elsewhere);
 // anything else gets 401 problem+json with WWW-Authenticate: Bearer.
 func (a *Auth) Require(next http.Handler) http.Handler {
 	return a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -270,7 +271,7 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 		if r.Header.Get("Authorization") == "" && strings.Contains(r.Header.Get("Accept"), "text/html") {
 			target := a.cfg.SignInPath
 			if safeMethod(r.Method) {
-				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+				target += "?next=" + url.QueryEscape(LocalRedirect(r.URL.RequestURI()))
 			}
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
