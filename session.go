@@ -502,6 +502,29 @@ func (e *Engine) RevokeSession(ctx context.Context, token, sessionID string) err
 	return nil
 }
 
+// RevokeOtherSessions ends every session of the session's own user except the session itself
+// (other browsers and devices, API tokens), in one store transaction, so a session signing in
+// meanwhile is either ended too or was not yet there; it returns how many ended. Their tokens
+// are then ErrUnauthorized with the cause ErrSessionRevoked (S33), and each emits
+// SessionRevoked. An application session gets ErrForbidden.
+func (e *Engine) RevokeOtherSessions(ctx context.Context, token string) (int, error) {
+	const op = "revoke other sessions"
+	s, done, err := e.enterUser(ctx, op, token)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	ids, hashes, err := e.store.DeleteOtherUserSessions(ctx, s.UserID, s.TokenHash)
+	if err != nil {
+		return 0, storeErr(op, err)
+	}
+	e.revoked(hashes...)
+	for _, id := range ids {
+		e.emit(Event{Kind: SessionRevoked, SessionID: id, UserID: s.UserID})
+	}
+	return len(ids), nil
+}
+
 // enter starts a call that takes a token: it registers the call in flight (ErrClosed once
 // Close has begun) and finds the live session, counting a request. On success the caller defers
 // done.

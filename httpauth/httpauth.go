@@ -390,29 +390,15 @@ func (a *Auth) SignOut(w http.ResponseWriter, r *http.Request) error {
 }
 
 // SignOutEverywhere ends every session of the request's user (other browsers and devices,
-// API tokens) and then the request's own, and clears the session cookie. It returns
-// ErrUnauthorized without a user session.
+// API tokens) at once (authcube.Engine.RevokeOtherSessions) and then the request's own, and
+// clears the session cookie. It returns ErrUnauthorized without a user session.
 func (a *Auth) SignOutEverywhere(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
 	tok, _ := a.token(r)
-	cur, err := a.e.Session(ctx, tok)
-	if err != nil {
-		return err
-	}
-	if !cur.IsUser() {
-		return authcube.ErrUnauthorized
-	}
-	sessions, err := a.e.Sessions(ctx, tok)
-	if err != nil {
-		return err
-	}
-	for _, s := range sessions {
-		if s.ID == cur.ID {
-			continue
+	if _, err := a.e.RevokeOtherSessions(r.Context(), tok); err != nil {
+		if errors.Is(err, authcube.ErrForbidden) {
+			return authcube.ErrUnauthorized
 		}
-		if err := a.e.RevokeSession(ctx, tok, s.ID); err != nil && !errors.Is(err, authcube.ErrNotFound) {
-			return err
-		}
+		return err
 	}
 	return a.SignOut(w, r)
 }
