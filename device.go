@@ -64,28 +64,7 @@ func (e *Engine) loadDeviceKey() ([]byte, error) {
 		return nil, err
 	}
 	// Written beside, synced and renamed into place, so a crash never leaves a short key.
-	tmp, err := os.CreateTemp(e.cfg.Dir, "."+deviceKeyFile+".tmp-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name()) // after the rename there is nothing left to remove
-	_, err = tmp.Write(key)
-	if err == nil {
-		err = tmp.Chmod(0o600)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err == nil {
-		err = fsync.Dir(e.cfg.Dir)
-	}
-	if err != nil {
+	if err := fsync.WriteFile(e.cfg.Dir, deviceKeyFile, key, 0o600); err != nil {
 		return nil, err
 	}
 	return key, nil
