@@ -91,8 +91,9 @@ type Config struct {
 	// TrustedOrigins lists other origins ("https://app.example.com") whose pages may send
 	// unsafe requests with the cookie; nil means the server's own origin only (CSRF, S41).
 	TrustedOrigins []string
-	// Logger receives the package's log records (never with tokens or passwords); nil means
-	// slog.Default().
+	// Logger receives the Auth's log records (never with tokens or passwords), internal errors
+	// that Middleware, Require and [Auth.WriteError] answer included; nil means slog.Default().
+	// The package-level [WriteError] has no Auth and logs with slog.Default().
 	Logger *slog.Logger
 }
 
@@ -227,7 +228,7 @@ func (a *Auth) Middleware(next http.Handler) http.Handler {
 		if tok != "" {
 			if err := a.load(r.Context(), tok, st); err != nil {
 				if !errors.Is(err, authcube.ErrUnauthorized) {
-					WriteError(w, r, err)
+					a.WriteError(w, r, err)
 					return
 				}
 				if !bearer {
@@ -277,7 +278,7 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 			return
 		}
 		w.Header().Set("WWW-Authenticate", "Bearer")
-		WriteError(w, r, authcube.ErrUnauthorized)
+		a.WriteError(w, r, authcube.ErrUnauthorized)
 	}))
 }
 
@@ -343,7 +344,7 @@ func (a *Auth) SignInWith(w http.ResponseWriter, r *http.Request, c authcube.Cre
 		a.destroy(ctx, s.Token)
 		return authcube.User{}, err
 	}
-	if old, err := r.Cookie(a.cfg.CookieName); err == nil && old.Value != "" && old.Value != s.Token {
+	if old, err := r.Cookie(a.cfg.CookieName); err == nil && old.Value != "" {
 		a.destroy(ctx, old.Value)
 	}
 	maxAge := 0
@@ -439,4 +440,9 @@ func Status(err error) int { return httperr.Status(err) }
 // throttling. Internal errors get a generic detail and are logged with slog.Default().
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	httperr.Write(w, r, err, slog.Default())
+}
+
+// WriteError is the package-level [WriteError], logging internal errors with Config.Logger.
+func (a *Auth) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	httperr.Write(w, r, err, a.log)
 }

@@ -1,9 +1,11 @@
 package httpauth_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -303,4 +305,18 @@ func TestStatus(t *testing.T) {
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &p))
 	assert.Equal(t, "old_password", p["field"])
 	assert.Equal(t, float64(422), p["status"])
+}
+
+// Auth.WriteError logs internal errors with Config.Logger, not slog.Default().
+func TestAuthWriteErrorUsesLogger(t *testing.T) {
+	t.Parallel()
+	env := authtest.New(t)
+	var logs bytes.Buffer
+	auth, err := httpauth.New(env.Engine, httpauth.Config{Insecure: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, err)
+	w := httptest.NewRecorder()
+	auth.WriteError(w, httptest.NewRequest("GET", "/x", nil), errors.New("disk on fire"))
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	assert.NotContains(t, w.Body.String(), "disk on fire")
+	assert.Contains(t, logs.String(), "disk on fire")
 }
