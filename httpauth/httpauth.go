@@ -210,7 +210,10 @@ func safeMethod(m string) bool {
 // ...) without a Bearer header that Go's [http.CrossOriginProtection] refuses: cross-origin
 // form posts, which would otherwise ride on the cookie (CSRF) or sign a victim in to an
 // attacker's account (login CSRF). Bearer requests carry no ambient authority and are not
-// checked. A failure of the engine itself is answered as a problem (500 or 503).
+// checked. A failure of the engine itself is answered as a problem (500 or 503). The context
+// also carries the client's address (authcube.WithClientAddr, behind Config.TrustedProxies as
+// for sign-ins), so engine calls made with it, such as ConfirmPasswordReset, are throttled per
+// client too.
 func (a *Auth) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, done := r.Context().Value(ctxKey{}).(*state); done {
@@ -236,7 +239,8 @@ func (a *Auth) Middleware(next http.Handler) http.Handler {
 				}
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, st)))
+		ctx := authcube.WithClientAddr(context.WithValue(r.Context(), ctxKey{}, st), a.clients.Addr(r))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
