@@ -55,7 +55,7 @@ func (e *Engine) Backup(ctx context.Context, path string) error {
 	}
 	e.blobDeletes.Unlock()
 	if err == nil && e.cfg.Dir != "" {
-		err = writeSynced(filepath.Join(tmp, deviceKeyFile), e.deviceKey) // device tokens stay valid (S36)
+		err = fsync.WriteFile(tmp, deviceKeyFile, e.deviceKey, 0o600) // device tokens stay valid (S36)
 	}
 	if err != nil {
 		return internal(op, fmt.Errorf("backup: %w", err))
@@ -70,20 +70,4 @@ func (e *Engine) Backup(ctx context.Context, path string) error {
 		return internal(op, err)
 	}
 	return nil
-}
-
-// writeSynced writes a new file (mode 0600) and syncs it.
-func writeSynced(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -298,6 +298,12 @@ func (c *Client) RevokeSession(ctx context.Context, sessionID string) error {
 	return c.Do(ctx, func(ctx context.Context, token string) error { return c.e.RevokeSession(ctx, token, sessionID) })
 }
 
+// RevokeOtherSessions ends all of the signed-in user's sessions but the client's own; see
+// [Engine.RevokeOtherSessions].
+func (c *Client) RevokeOtherSessions(ctx context.Context) (int, error) {
+	return call(c, ctx, func(ctx context.Context, token string) (int, error) { return c.e.RevokeOtherSessions(ctx, token) })
+}
+
 // User looks a user up by id; see [Engine.User].
 func (c *Client) User(ctx context.Context, id int64) (User, error) {
 	return call(c, ctx, func(ctx context.Context, token string) (User, error) { return c.e.User(ctx, token, id) })

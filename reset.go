@@ -50,7 +50,9 @@ func (e *Engine) ResetPassword(ctx context.Context, token, email string) error {
 // user's sessions end, the token and every other pending one are void, and the user gets a
 // MessagePasswordChanged. A token that is malformed, unknown, expired, used, superseded by a
 // newer one, or issued before an email or password change is ErrInvalid with Field
-// "reset_token"; of concurrent confirmations of one token exactly one succeeds.
+// "reset_token"; of concurrent confirmations of one token exactly one succeeds. Failed
+// attempts are throttled per token and, when ctx carries the client's address
+// ([WithClientAddr]), per client address too (ErrThrottled).
 func (e *Engine) ConfirmPasswordReset(ctx context.Context, resetToken, newPassword string) error {
 	const op = "confirm password reset"
 	if err := e.begin(op); err != nil {
@@ -63,13 +65,17 @@ func (e *Engine) ConfirmPasswordReset(ctx context.Context, resetToken, newPasswo
 		return badToken
 	}
 	// Reset tokens carry 256 random bits, so guessing is hopeless; repeated attempts with one
-	// token still go through the throttle, like every way in.
-	key := e.accountKey("reset-token", string(hash[:16]))
-	if err := e.throttle.reserve(ctx, op, "", "password", key); err != nil {
+	// token still go through the throttle, like every way in, and so do the attempts of one
+	// client (WithClientAddr) over many tokens.
+	keys := []throttleKey{e.accountKey("reset-token", string(hash[:16]))}
+	if ck, ok := e.clientKey(clientAddrFrom(ctx)); ok {
+		keys = append(keys, ck)
+	}
+	if err := e.throttle.reserve(ctx, op, "", "password", keys...); err != nil {
 		return err
 	}
 	success := false
-	defer func() { e.throttle.finish(context.WithoutCancel(ctx), success, key) }()
+	defer func() { e.throttle.finish(context.WithoutCancel(ctx), success, keys...) }()
 
 	now := e.now()
 	rt, err := e.store.ResetToken(ctx, hash, now)

@@ -1,6 +1,7 @@
 package authcube_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -243,4 +244,29 @@ func TestRFC5322RefusesHeaderInjection(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(b), "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n")
 	assert.Contains(t, string(b), "line one\r\nline two")
+}
+
+// S36: a client trying many reset tokens is throttled by its address when the context carries
+// it (WithClientAddr, as httpauth's Middleware sets it); another address is not slowed, and an
+// address that does not parse gives no client budget.
+func TestResetConfirmationsAreThrottledPerClient(t *testing.T) {
+	t.Parallel()
+	env := authtest.New(t, authtest.WithConfig(func(c *authcube.Config) { c.ClientThrottle.Free = 2 }))
+	token := func() string { // well-formed, unknown
+		s, err := env.Engine.CreateSession(ctx)
+		require.NoError(t, err)
+		return s.Token
+	}
+	attacker := authcube.WithClientAddr(ctx, "203.0.113.9:4711")
+	for range 2 {
+		requireCode(t, env.Engine.ConfirmPasswordReset(attacker, token(), "a good new password"), authcube.ErrInvalid, "reset_token")
+	}
+	requireCode(t, env.Engine.ConfirmPasswordReset(attacker, token(), "a good new password"), authcube.ErrThrottled, "")
+	other := authcube.WithClientAddr(ctx, "198.51.100.7")
+	requireCode(t, env.Engine.ConfirmPasswordReset(other, token(), "a good new password"), authcube.ErrInvalid, "reset_token")
+	for _, c := range []context.Context{ctx, authcube.WithClientAddr(ctx, "not an address")} {
+		for range 3 {
+			requireCode(t, env.Engine.ConfirmPasswordReset(c, token(), "a good new password"), authcube.ErrInvalid, "reset_token")
+		}
+	}
 }

@@ -216,3 +216,62 @@ func TestWriteRacingRevocationSaysRevokedS33(t *testing.T) {
 	requireCode(t, err, authcube.ErrUnauthorized, "")
 	require.ErrorIs(t, err, authcube.ErrSessionRevoked)
 }
+
+// S33: RevokeOtherSessions ends all other sessions of the user in one store transaction: a
+// session signed in up to the moment it runs is ended too; the caller's own and other users'
+// sessions live on; each ended session emits SessionRevoked; an application session is
+// ErrForbidden.
+func TestRevokeOtherSessions(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var revoked []string
+	env := authtest.New(t, authtest.WithUsers(authcube.NewUser{Login: "ann", Password: authtest.Password}, authcube.NewUser{Login: "bob", Password: authtest.Password}),
+		authtest.WithConfig(func(c *authcube.Config) {
+			c.OnEvent = func(ev authcube.Event) {
+				if ev.Kind == authcube.SessionRevoked {
+					mu.Lock()
+					revoked = append(revoked, ev.SessionID)
+					mu.Unlock()
+				}
+			}
+		}))
+	creds := authcube.Credentials{Login: "ann", Password: authtest.Password}
+	cur, err := env.Engine.CreateUserSession(ctx, creds)
+	require.NoError(t, err)
+	other, err := env.Engine.CreateUserSession(ctx, creds)
+	require.NoError(t, err)
+	bob, err := env.Engine.CreateUserSession(ctx, authcube.Credentials{Login: "bob", Password: authtest.Password})
+	require.NoError(t, err)
+	var late authcube.Session
+	var once sync.Once
+	authcube.WrapStore(env.Engine, func(inner store.Store) store.Store {
+		return &storetest.Hooked{Inner: inner, Before: func(method string) error {
+			if method == "DeleteOtherUserSessions" || method == "DeleteUserSession" {
+				once.Do(func() { // a sign-in racing the revocation
+					late, err = env.Engine.CreateUserSession(ctx, creds)
+					require.NoError(t, err)
+				})
+			}
+			return nil
+		}}
+	})
+	n, err := env.Engine.RevokeOtherSessions(ctx, cur.Token)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	for _, tok := range []string{other.Token, late.Token} {
+		_, err := env.Engine.Session(ctx, tok)
+		require.ErrorIs(t, err, authcube.ErrSessionRevoked)
+	}
+	for _, tok := range []string{cur.Token, bob.Token} {
+		_, err := env.Engine.Session(ctx, tok)
+		require.NoError(t, err)
+	}
+	mu.Lock()
+	assert.ElementsMatch(t, []string{other.ID, late.ID}, revoked)
+	mu.Unlock()
+
+	app, err := env.Engine.CreateSession(ctx)
+	require.NoError(t, err)
+	_, err = env.Engine.RevokeOtherSessions(ctx, app.Token)
+	require.ErrorIs(t, err, authcube.ErrForbidden)
+}

@@ -62,10 +62,12 @@ func (s Session) LogValue() slog.Value {
 // (S36). Anything else than an address is ErrInvalid with Field "client_addr".
 //
 // DeviceToken is the Session.DeviceToken of an earlier sign-in on this device, or "". When it
-// is valid for the account signing in, the attempt has the device's own failure budget instead
-// of the account's and the client address's, so an attacker's failures do not lock the owner's
-// device out, and failures with it count against that device only (S36). A malformed, forged or
-// other user's device token is ignored. Password sign-ins by login or email use it.
+// is valid for the account signing in, the attempt counts against the budget of that user's
+// devices instead of the account's, so an attacker's failures do not lock the owner's device
+// out (S36). All device tokens of a user share that one budget (more tokens are not more
+// guesses), and the client address's budget applies as without a token. A malformed, forged,
+// expired (DeviceTokenMaxAge) or other user's device token is ignored. Password sign-ins by
+// login or email use it.
 type Credentials struct {
 	Login, Email string
 	Password     string `json:"-"`
@@ -157,7 +159,7 @@ func (e *Engine) publicSession(s store.Session, token string) Session {
 		CreatedAt: s.CreatedAt, SignedInAt: s.SignedInAt, UpdatedAt: s.LastRequestAt, ExpiresAt: e.expiresAt(s),
 	}
 	if token != "" && s.UserID != 0 { // only the holder of the session's token gets it (S36)
-		ps.DeviceToken = e.deviceToken(s.UserID, s.ID)
+		ps.DeviceToken = e.deviceToken(s.UserID, s.ID, s.SignedInAt)
 	}
 	return ps
 }
@@ -515,6 +517,29 @@ func (e *Engine) RevokeSession(ctx context.Context, token, sessionID string) err
 	e.revoked(hash)
 	e.emit(Event{Kind: SessionRevoked, SessionID: sessionID, UserID: s.UserID})
 	return nil
+}
+
+// RevokeOtherSessions ends every session of the session's own user except the session itself
+// (other browsers and devices, API tokens), in one store transaction, so a session signing in
+// meanwhile is either ended too or was not yet there; it returns how many ended. Their tokens
+// are then ErrUnauthorized with the cause ErrSessionRevoked (S33), and each emits
+// SessionRevoked. An application session gets ErrForbidden.
+func (e *Engine) RevokeOtherSessions(ctx context.Context, token string) (int, error) {
+	const op = "revoke other sessions"
+	s, done, err := e.enterUser(ctx, op, token)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	ids, hashes, err := e.store.DeleteOtherUserSessions(ctx, s.UserID, s.TokenHash)
+	if err != nil {
+		return 0, storeErr(op, err)
+	}
+	e.revoked(hashes...)
+	for _, id := range ids {
+		e.emit(Event{Kind: SessionRevoked, SessionID: id, UserID: s.UserID})
+	}
+	return len(ids), nil
 }
 
 // enter starts a call that takes a token: it registers the call in flight (ErrClosed once

@@ -72,10 +72,12 @@ func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials)
 		}
 	}
 	// The attempt counts against the account and the client address; with a valid device
-	// token of the account's user, against that device only (S36). Telling which needs the
-	// user, so a device token's attempt looks it up first.
+	// token of the account's user, against the user's devices (one budget for all of the
+	// user's tokens) and the client address (S36). Telling which needs the user, so a device
+	// token's attempt looks it up first.
 	keys := []throttleKey{e.accountKey(kind, lookup)}
-	if ck, ok := e.clientKey(addr); ok {
+	ck, hasClient := e.clientKey(addr)
+	if hasClient {
 		keys = append(keys, ck)
 	}
 	var u store.User
@@ -88,6 +90,9 @@ func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials)
 		}
 		if err == nil && u.ID == deviceUser {
 			keys = []throttleKey{dk}
+			if hasClient {
+				keys = append(keys, ck)
+			}
 		}
 	}
 	a, aerr := e.attempt(ctx, op, c.Login+c.Email, providerPassword, keys...)

@@ -144,6 +144,11 @@ func (n *notifyingStore) ExpireSession(ctx context.Context, h [32]byte, lastRequ
 	return removed, err
 }
 
+func (n *notifyingStore) DeleteOtherUserSessions(ctx context.Context, userID int64, keep [32]byte) ([]string, [][32]byte, error) {
+	ids, hs, err := n.Store.DeleteOtherUserSessions(ctx, userID, keep)
+	return ids, hs, n.published(err, hs...)
+}
+
 func (n *notifyingStore) DeleteUserSession(ctx context.Context, userID int64, sessionID string) ([32]byte, error) {
 	h, err := n.Store.DeleteUserSession(ctx, userID, sessionID)
 	return h, n.published(err, h)

@@ -371,3 +371,71 @@ func TestDeviceKeyIsDurable(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, key, copied, "a backup carries the key")
 }
+
+// S36: device tokens are not extra guesses. An attacker who once knew the password harvests a
+// device token per sign-in; after the owner changes the password, all of them together share
+// one device budget, the client address's budget still applies, and a token expires
+// DeviceTokenMaxAge after its sign-in.
+func TestDeviceTokensShareOneBudget(t *testing.T) {
+	t.Parallel()
+	env := authtest.New(t, authtest.WithUsers(authcube.NewUser{Login: "marvin18", Password: authtest.Password}))
+	const attacker = "203.0.113.9"
+	var harvested []string
+	for range 20 {
+		s, err := env.Engine.CreateUserSession(ctx, authcube.Credentials{Login: "marvin18", Password: authtest.Password, ClientAddr: attacker})
+		require.NoError(t, err)
+		harvested = append(harvested, s.DeviceToken)
+	}
+	owner, err := env.Engine.CreateUserSession(ctx, authcube.Credentials{Login: "marvin18", Password: authtest.Password})
+	require.NoError(t, err)
+	newPw := "a brand new passphrase 42"
+	_, err = env.Engine.UpdateUser(ctx, owner.Token, authcube.UserUpdate{Password: &newPw, OldPassword: authtest.Password})
+	require.NoError(t, err)
+
+	verifies := authcube.VerifyCount(env.Engine)
+	verified := 0
+	for _, dt := range harvested {
+		for range 10 {
+			_, err := env.Engine.CreateUserSession(ctx, authcube.Credentials{Login: "marvin18", Password: "guess guess guess", ClientAddr: attacker, DeviceToken: dt})
+			if errors.Is(err, authcube.ErrInvalidCredentials) {
+				verified++
+			} else {
+				requireCode(t, err, authcube.ErrThrottled, "")
+			}
+		}
+	}
+	assert.Equal(t, authcube.DefaultThrottle.Free, verified, "20 tokens, one device budget")
+	assert.Equal(t, int64(verified), authcube.VerifyCount(env.Engine)-verifies)
+
+	// The account's own budget is untouched: a sign-in without a token from elsewhere works.
+	_, err = env.Engine.CreateUserSession(ctx, authcube.Credentials{Login: "marvin18", Password: newPw, ClientAddr: "198.51.100.7"})
+	require.NoError(t, err)
+
+	// A token older than DeviceTokenMaxAge is ignored: its attempt counts against the account.
+	fresh, err := env.Engine.CreateUserSession(ctx, authcube.Credentials{Login: "marvin18", Password: newPw})
+	require.NoError(t, err)
+	env.Clock.Advance(authcube.DeviceTokenMaxAge + 48*time.Hour)
+	for range authcube.DefaultThrottle.Free {
+		_, err := env.Engine.CreateUserSession(ctx, authcube.Credentials{Login: "marvin18", Password: "guess guess guess", ClientAddr: "198.51.100.8"})
+		requireCode(t, err, authcube.ErrInvalidCredentials, "")
+	}
+	_, err = env.Engine.CreateUserSession(ctx, authcube.Credentials{Login: "marvin18", Password: newPw, ClientAddr: "198.51.100.7", DeviceToken: fresh.DeviceToken})
+	requireCode(t, err, authcube.ErrThrottled, "")
+}
+
+// S36: a device token does not lift the client address's budget.
+func TestDeviceTokenKeepsClientBudget(t *testing.T) {
+	t.Parallel()
+	env := authtest.New(t, authtest.WithUsers(authcube.NewUser{Login: "marvin18", Password: authtest.Password}),
+		authtest.WithConfig(func(c *authcube.Config) { c.ClientThrottle.Free = 2 }))
+	const attacker = "203.0.113.9"
+	s, err := env.Engine.CreateUserSession(ctx, authcube.Credentials{Login: "marvin18", Password: authtest.Password, ClientAddr: attacker})
+	require.NoError(t, err)
+	bad := authcube.Credentials{Login: "marvin18", Password: "guess guess guess", ClientAddr: attacker, DeviceToken: s.DeviceToken}
+	for range 2 {
+		_, err = env.Engine.CreateUserSession(ctx, bad)
+		requireCode(t, err, authcube.ErrInvalidCredentials, "")
+	}
+	_, err = env.Engine.CreateUserSession(ctx, bad)
+	requireCode(t, err, authcube.ErrThrottled, "")
+}

@@ -76,15 +76,24 @@ type Config struct {
 	// ends with the browser session.
 	RememberFor time.Duration
 	// TrustedProxies lists the reverse proxies (a single address is a /32 or /128 prefix) whose
-	// X-Forwarded-For or Forwarded headers name the client; nil means none: the client is the
-	// peer of the connection. Sign-ins are throttled per client address (S36), so list the
-	// proxy in front of the server here, or every client counts as the proxy.
+	// ForwardedHeader names the client; nil means none: the client is the peer of the
+	// connection and forwarded headers are ignored, since anyone can send them. Sign-ins are
+	// throttled per client address (S36), so list the proxy in front of the server here, or
+	// every client counts as the proxy. Each listed proxy must append to (or overwrite) that
+	// header: the address right of the last trusted proxy is the client.
 	TrustedProxies []netip.Prefix
+	// ForwardedHeader is the one header read behind TrustedProxies: "X-Forwarded-For" (""
+	// means it, what nginx's $proxy_add_x_forwarded_for and most load balancers append) or
+	// "Forwarded" (RFC 7239, for= parameters). The other header is ignored: a proxy that only
+	// appends to one passes the other through as the client wrote it. New fails on any other
+	// value.
+	ForwardedHeader string
 	// TrustedOrigins lists other origins ("https://app.example.com") whose pages may send
 	// unsafe requests with the cookie; nil means the server's own origin only (CSRF, S41).
 	TrustedOrigins []string
-	// Logger receives the package's log records (never with tokens or passwords); nil means
-	// slog.Default().
+	// Logger receives the Auth's log records (never with tokens or passwords), internal errors
+	// that Middleware, Require and [Auth.WriteError] answer included; nil means slog.Default().
+	// The package-level [WriteError] has no Auth and logs with slog.Default().
 	Logger *slog.Logger
 }
 
@@ -138,7 +147,7 @@ func New(e *authcube.Engine, cfg Config) (*Auth, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	clients, err := clientip.New(cfg.TrustedProxies)
+	clients, err := clientip.New(cfg.TrustedProxies, cfg.ForwardedHeader)
 	if err != nil {
 		return nil, fmt.Errorf("httpauth: new: %w", err)
 	}
@@ -201,7 +210,10 @@ func safeMethod(m string) bool {
 // ...) without a Bearer header that Go's [http.CrossOriginProtection] refuses: cross-origin
 // form posts, which would otherwise ride on the cookie (CSRF) or sign a victim in to an
 // attacker's account (login CSRF). Bearer requests carry no ambient authority and are not
-// checked. A failure of the engine itself is answered as a problem (500 or 503).
+// checked. A failure of the engine itself is answered as a problem (500 or 503). The context
+// also carries the client's address (authcube.WithClientAddr, behind Config.TrustedProxies as
+// for sign-ins), so engine calls made with it, such as ConfirmPasswordReset, are throttled per
+// client too.
 func (a *Auth) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, done := r.Context().Value(ctxKey{}).(*state); done {
@@ -219,7 +231,7 @@ func (a *Auth) Middleware(next http.Handler) http.Handler {
 		if tok != "" {
 			if err := a.load(r.Context(), tok, st); err != nil {
 				if !errors.Is(err, authcube.ErrUnauthorized) {
-					WriteError(w, r, err)
+					a.WriteError(w, r, err)
 					return
 				}
 				if !bearer {
@@ -227,7 +239,8 @@ func (a *Auth) Middleware(next http.Handler) http.Handler {
 				}
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, st)))
+		ctx := authcube.WithClientAddr(context.WithValue(r.Context(), ctxKey{}, st), a.clients.Addr(r))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -251,7 +264,8 @@ func (a *Auth) load(ctx context.Context, tok string, st *state) error {
 
 // Require serves next only for requests with a user session (loading it as Middleware does
 // when Middleware has not run). Without one, a browser asking for a page (Accept: text/html,
-// no Authorization header) is redirected (303) to Config.SignInPath with the page in "next";
+// no Authorization header) is redirected (303) to Config.SignInPath with the page in "next"
+// (through LocalRedirect: a request for "//evil.example/" does not become a link elsewhere);
 // anything else gets 401 problem+json with WWW-Authenticate: Bearer.
 func (a *Auth) Require(next http.Handler) http.Handler {
 	return a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -262,13 +276,13 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 		if r.Header.Get("Authorization") == "" && strings.Contains(r.Header.Get("Accept"), "text/html") {
 			target := a.cfg.SignInPath
 			if safeMethod(r.Method) {
-				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+				target += "?next=" + url.QueryEscape(LocalRedirect(r.URL.RequestURI()))
 			}
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
 		}
 		w.Header().Set("WWW-Authenticate", "Bearer")
-		WriteError(w, r, authcube.ErrUnauthorized)
+		a.WriteError(w, r, authcube.ErrUnauthorized)
 	}))
 }
 
@@ -334,7 +348,7 @@ func (a *Auth) SignInWith(w http.ResponseWriter, r *http.Request, c authcube.Cre
 		a.destroy(ctx, s.Token)
 		return authcube.User{}, err
 	}
-	if old, err := r.Cookie(a.cfg.CookieName); err == nil && old.Value != "" && old.Value != s.Token {
+	if old, err := r.Cookie(a.cfg.CookieName); err == nil && old.Value != "" {
 		a.destroy(ctx, old.Value)
 	}
 	maxAge := 0
@@ -381,29 +395,15 @@ func (a *Auth) SignOut(w http.ResponseWriter, r *http.Request) error {
 }
 
 // SignOutEverywhere ends every session of the request's user (other browsers and devices,
-// API tokens) and then the request's own, and clears the session cookie. It returns
-// ErrUnauthorized without a user session.
+// API tokens) at once (authcube.Engine.RevokeOtherSessions) and then the request's own, and
+// clears the session cookie. It returns ErrUnauthorized without a user session.
 func (a *Auth) SignOutEverywhere(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
 	tok, _ := a.token(r)
-	cur, err := a.e.Session(ctx, tok)
-	if err != nil {
-		return err
-	}
-	if !cur.IsUser() {
-		return authcube.ErrUnauthorized
-	}
-	sessions, err := a.e.Sessions(ctx, tok)
-	if err != nil {
-		return err
-	}
-	for _, s := range sessions {
-		if s.ID == cur.ID {
-			continue
+	if _, err := a.e.RevokeOtherSessions(r.Context(), tok); err != nil {
+		if errors.Is(err, authcube.ErrForbidden) {
+			return authcube.ErrUnauthorized
 		}
-		if err := a.e.RevokeSession(ctx, tok, s.ID); err != nil && !errors.Is(err, authcube.ErrNotFound) {
-			return err
-		}
+		return err
 	}
 	return a.SignOut(w, r)
 }
@@ -444,4 +444,9 @@ func Status(err error) int { return httperr.Status(err) }
 // throttling. Internal errors get a generic detail and are logged with slog.Default().
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	httperr.Write(w, r, err, slog.Default())
+}
+
+// WriteError is the package-level [WriteError], logging internal errors with Config.Logger.
+func (a *Auth) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	httperr.Write(w, r, err, a.log)
 }

@@ -1,9 +1,11 @@
 package httpauth_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -303,4 +305,39 @@ func TestStatus(t *testing.T) {
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &p))
 	assert.Equal(t, "old_password", p["field"])
 	assert.Equal(t, float64(422), p["status"])
+}
+
+// Auth.WriteError logs internal errors with Config.Logger, not slog.Default().
+func TestAuthWriteErrorUsesLogger(t *testing.T) {
+	t.Parallel()
+	env := authtest.New(t)
+	var logs bytes.Buffer
+	auth, err := httpauth.New(env.Engine, httpauth.Config{Insecure: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, err)
+	w := httptest.NewRecorder()
+	auth.WriteError(w, httptest.NewRequest("GET", "/x", nil), errors.New("disk on fire"))
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	assert.NotContains(t, w.Body.String(), "disk on fire")
+	assert.Contains(t, logs.String(), "disk on fire")
+}
+
+// S36: Middleware puts the client's address in the request's context, so a handler trying
+// reset tokens with it is throttled per client.
+func TestMiddlewareCarriesClientAddr(t *testing.T) {
+	t.Parallel()
+	env := authtest.New(t, authtest.WithConfig(func(c *authcube.Config) { c.ClientThrottle.Free = 2 }))
+	auth, err := httpauth.New(env.Engine, httpauth.Config{Insecure: true})
+	require.NoError(t, err)
+	h := auth.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := env.Engine.CreateSession(ctx) // a well-formed token that is no reset token
+		require.NoError(t, err)
+		auth.WriteError(w, r, env.Engine.ConfirmPasswordReset(r.Context(), s.Token, "a good new password"))
+	}))
+	codes := []int{}
+	for range 3 {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/reset", nil))
+		codes = append(codes, w.Code)
+	}
+	assert.Equal(t, []int{http.StatusUnprocessableEntity, http.StatusUnprocessableEntity, http.StatusTooManyRequests}, codes)
 }

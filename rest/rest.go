@@ -25,7 +25,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -65,11 +64,18 @@ type Config struct {
 	// built from the request's Host header, which the client chooses.
 	BaseURL string
 	// TrustedProxies lists the reverse proxies (a single address is a /32 or /128 prefix) whose
-	// X-Forwarded-For or Forwarded headers name the client; nil means none: the client is the
-	// peer of the connection and forwarded headers are ignored, since anyone can send them.
-	// Sign-ins are throttled per client address (S36), so list the proxy in front of the
-	// server here, or every client counts as the proxy.
+	// ForwardedHeader names the client; nil means none: the client is the peer of the
+	// connection and forwarded headers are ignored, since anyone can send them. Sign-ins are
+	// throttled per client address (S36), so list the proxy in front of the server here, or
+	// every client counts as the proxy. Each listed proxy must append to (or overwrite) that
+	// header: the address right of the last trusted proxy is the client.
 	TrustedProxies []netip.Prefix
+	// ForwardedHeader is the one header read behind TrustedProxies: "X-Forwarded-For" (""
+	// means it, what nginx's $proxy_add_x_forwarded_for and most load balancers append) or
+	// "Forwarded" (RFC 7239, for= parameters). The other header is ignored: a proxy that only
+	// appends to one passes the other through as the client wrote it. New fails on any other
+	// value.
+	ForwardedHeader string
 	// PresignedDownloads, when positive and the engine's blob store can sign URLs (blob/s3),
 	// answers a GET of a file's bytes, once authorised as usual, with 302 Found to a presigned
 	// GET of the object valid this long, so the bytes need not pass through the application;
@@ -122,11 +128,10 @@ func New(e *authcube.Engine, cfg Config) (http.Handler, error) {
 		cfg.Logger = slog.Default()
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	clients, err := clientip.New(cfg.TrustedProxies)
+	clients, err := clientip.New(cfg.TrustedProxies, cfg.ForwardedHeader)
 	if err != nil {
 		return nil, fmt.Errorf("rest: new: %w", err)
 	}
-	cfg.TrustedProxies = slices.Clone(cfg.TrustedProxies)
 	h := &handler{e: e, cfg: cfg, log: cfg.Logger, uploads: newUploadTable(), now: time.Now, signKey: make([]byte, 32), clients: clients}
 	h.api, h.bytes = h.newMux(h.apiRoutes()), h.newMux(h.byteRoutes())
 	if _, err := rand.Read(h.signKey); err != nil {

@@ -182,6 +182,11 @@ type Sessions interface {
 	// DeleteUserSession deletes the session with the id if it acts for the user and returns its
 	// token hash; ErrNotFound otherwise.
 	DeleteUserSession(ctx context.Context, userID int64, sessionID string) ([32]byte, error)
+	// DeleteOtherUserSessions revokes every session acting for the user except the one with
+	// the token hash keep, in one transaction, leaving their tombstones (see DeleteSession), and
+	// returns their ids and token hashes (in the same order). ErrNotFound, with nothing deleted,
+	// when the session keep does not act for the user.
+	DeleteOtherUserSessions(ctx context.Context, userID int64, keep [32]byte) ([]string, [][32]byte, error)
 	// DeleteExpiredSessions deletes the sessions whose last request is before idleBefore, and
 	// those started (signed in, or created for application sessions) before startedBefore, and
 	// the tombstones of revoked sessions started before startedBefore. It returns how many

@@ -28,4 +28,9 @@ func TestParseTrustedProxies(t *testing.T) {
 	require.NoError(t, fs.Parse([]string{"--auth-key", "k", "--dir", t.TempDir(), "--trusted-proxies", "nonsense"}))
 	_, err = startServer(t.Context(), *o, nil, nil)
 	assert.ErrorContains(t, err, "--trusted-proxies")
+
+	fs, o = serveFlags(nil)
+	require.NoError(t, fs.Parse([]string{"--auth-key", "k", "--dir", t.TempDir(), "--forwarded-header", "X-Real-IP"}))
+	_, err = startServer(t.Context(), *o, nil, nil)
+	assert.ErrorContains(t, err, "--forwarded-header")
 }

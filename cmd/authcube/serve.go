@@ -31,7 +31,7 @@ type serveOptions struct {
 	fullUserData, public                  bool
 	idleTTL                               time.Duration
 	firebaseProject, firebaseKeys         string
-	trustedProxies                        string
+	trustedProxies, forwardedHeader       string
 	baseURL                               string
 	postgres, postgresSchema              string // a PostgreSQL store instead of SQLite in dir
 
@@ -69,7 +69,8 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.IntVar(&o.maxConns, "max-conns", defaultMaxConns, "the most connections served at once; more wait to be accepted")
 	fs.StringVar(&o.firebaseProject, "firebase-project", "", "enable firebase_phone and firebase_email sessions for this Firebase project id")
 	fs.StringVar(&o.firebaseKeys, "firebase-keys", firebase.GoogleKeysURL, "Firebase public keys: a file (x509 JSON or JWKS) or an http(s) URL")
-	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For and Forwarded headers name the client; empty: none, the headers are ignored")
+	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies that append the client to --forwarded-header; empty: none, forwarded headers are ignored")
+	fs.StringVar(&o.forwardedHeader, "forwarded-header", "X-Forwarded-For", "the one header the --trusted-proxies append the client to (or overwrite): X-Forwarded-For or Forwarded; the other is ignored")
 	fs.StringVar(&o.s3Endpoint, "s3-endpoint", "", "keep file bytes in an S3-compatible bucket at this host[:port] (s3.amazonaws.com, 127.0.0.1:9000, ...) instead of DIR/blobs; keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
 	fs.StringVar(&o.s3Bucket, "s3-bucket", "", "the bucket of --s3-endpoint (created when missing)")
 	fs.StringVar(&o.s3Region, "s3-region", "", "the region of --s3-bucket; empty: asked of the server")
@@ -148,6 +149,9 @@ func startServer(ctx context.Context, o serveOptions, stdout, stderr io.Writer) 
 	if err != nil {
 		return nil, err
 	}
+	if h := o.forwardedHeader; h != "" && !strings.EqualFold(h, "X-Forwarded-For") && !strings.EqualFold(h, "Forwarded") {
+		return nil, fmt.Errorf("--forwarded-header: %q is not X-Forwarded-For or Forwarded", h)
+	}
 	o = o.withDefaults()
 	if o.readHeaderTimeout < 0 || o.readTimeout < 0 || o.writeTimeout < 0 || o.idleTimeout < 0 || o.minRate < 0 || o.maxConns < 0 {
 		return nil, errors.New("--read-header-timeout, --read-timeout, --write-timeout, --idle-timeout, --min-rate and --max-conns must not be negative")
@@ -225,7 +229,7 @@ func startServer(ctx context.Context, o serveOptions, stdout, stderr io.Writer) 
 		apiURL = strings.TrimRight(o.baseURL, "/")
 	}
 	h, err := rest.New(e, rest.Config{AppID: o.appID, AuthKey: o.authKey, FullUserData: o.fullUserData, AllowedOrigins: origins, BaseURL: apiURL, Logger: logger,
-		TrustedProxies: proxies, PresignedDownloads: o.presign})
+		TrustedProxies: proxies, ForwardedHeader: o.forwardedHeader, PresignedDownloads: o.presign})
 	if err != nil {
 		ln.Close()
 		e.Close()

@@ -13,15 +13,24 @@ import (
 // maxForwardedHops bounds how many addresses of X-Forwarded-For or Forwarded are read.
 const maxForwardedHops = 32
 
+// The headers a Resolver can read the forwarded chain from.
+const (
+	XForwardedFor = "X-Forwarded-For" // the default: "client, proxy1, proxy2"
+	Forwarded     = "Forwarded"       // RFC 7239: "for=client, for=proxy1"
+)
+
 // Resolver reads client addresses behind a fixed set of trusted proxies. The zero value
 // trusts no proxy. It is safe for concurrent use.
 type Resolver struct {
-	proxies []netip.Prefix
+	proxies   []netip.Prefix
+	forwarded bool // read Forwarded, not X-Forwarded-For
 }
 
 // New returns a Resolver trusting the proxies (a single address is a /32 or /128 prefix); nil
-// means none. It fails on an invalid prefix.
-func New(proxies []netip.Prefix) (*Resolver, error) {
+// means none. header names the one header the proxies append to (or overwrite): XForwardedFor
+// ("" means it) or Forwarded, matched without regard to case; the other header is ignored, since a
+// proxy passes it through as the client wrote it. It fails on an invalid prefix or header.
+func New(proxies []netip.Prefix, header string) (*Resolver, error) {
 	masked := make([]netip.Prefix, len(proxies))
 	for i, p := range proxies {
 		if !p.IsValid() {
@@ -29,27 +38,35 @@ func New(proxies []netip.Prefix) (*Resolver, error) {
 		}
 		masked[i] = p.Masked()
 	}
-	return &Resolver{proxies: masked}, nil
+	res := &Resolver{proxies: masked}
+	switch {
+	case header == "" || strings.EqualFold(header, XForwardedFor):
+	case strings.EqualFold(header, Forwarded):
+		res.forwarded = true
+	default:
+		return nil, errors.New(`ForwardedHeader must be "X-Forwarded-For" or "Forwarded"`)
+	}
+	return res, nil
 }
 
 // Addr returns the address of the client of r: the peer of the connection, unless the peer
-// is a trusted proxy. Then the forwarded chain (Forwarded's for= when present, else
-// X-Forwarded-For) is read from the right, skipping trusted proxies, and the first address not
-// trusted is the client: the addresses left of it were written by the client itself and prove
-// nothing. A hop a proxy did not know ("unknown", an obfuscated name) stops the walk at the
-// proxy that wrote it. "" means unknown (RemoteAddr is not an address).
+// is a trusted proxy. Then the forwarded chain of the chosen header is read from the right,
+// skipping trusted proxies, and the first address not trusted is the client: the addresses
+// left of it were written by the client itself and prove nothing. A hop a proxy did not know
+// ("unknown", an obfuscated name) stops the walk at the proxy that wrote it. "" means unknown
+// (RemoteAddr is not an address).
 func (res *Resolver) Addr(r *http.Request) string {
-	peer, ok := parseHop(r.RemoteAddr)
+	peer, ok := ParseAddr(r.RemoteAddr)
 	if !ok {
 		return ""
 	}
 	if !res.trusted(peer) {
 		return peer.String()
 	}
-	hops := forwardedFor(r.Header)
+	hops := forwardedFor(r.Header, res.forwarded)
 	client := peer
 	for i := len(hops) - 1; i >= 0; i-- {
-		a, ok := parseHop(hops[i])
+		a, ok := ParseAddr(hops[i])
 		if !ok {
 			break
 		}
@@ -72,12 +89,12 @@ func (res *Resolver) trusted(a netip.Addr) bool {
 }
 
 // forwardedFor returns the forwarded chain, client first: the for= parameters of every
-// Forwarded header (RFC 7239) when there is one, else the X-Forwarded-For lists. At most the
-// last maxForwardedHops are returned.
-func forwardedFor(hdr http.Header) []string {
+// Forwarded header (RFC 7239) when forwarded is set, else the X-Forwarded-For lists. At most
+// the last maxForwardedHops are returned.
+func forwardedFor(hdr http.Header, forwarded bool) []string {
 	var hops []string
-	if fwd := hdr.Values("Forwarded"); len(fwd) > 0 {
-		for _, line := range fwd {
+	if forwarded {
+		for _, line := range hdr.Values(Forwarded) {
 			for elem := range strings.SplitSeq(line, ",") {
 				var hop string
 				for pair := range strings.SplitSeq(elem, ";") {
@@ -90,7 +107,7 @@ func forwardedFor(hdr http.Header) []string {
 			}
 		}
 	} else {
-		for _, line := range hdr.Values("X-Forwarded-For") {
+		for _, line := range hdr.Values(XForwardedFor) {
 			for hop := range strings.SplitSeq(line, ",") {
 				hops = append(hops, strings.TrimSpace(hop))
 			}
@@ -102,10 +119,16 @@ func forwardedFor(hdr http.Header) []string {
 	return hops
 }
 
-// parseHop reads an address, with or without a port ("203.0.113.7", "203.0.113.7:4711",
-// "[2001:db8::1]:443", "2001:db8::1"), as IPv4 when it is IPv4-mapped and without a zone.
-func parseHop(s string) (netip.Addr, bool) {
-	if len(s) > 128 {
+// MaxAddrLen bounds the text ParseAddr reads: the longest IPv6 address with a zone and a
+// port fits well within it.
+const MaxAddrLen = 128
+
+// ParseAddr reads an address, with or without a port, as http.Request.RemoteAddr and the
+// forwarded headers have it ("203.0.113.7", "203.0.113.7:4711", "[2001:db8::1]:443",
+// "2001:db8::1"), as IPv4 when it is IPv4-mapped and without a zone. ok is false for anything
+// else, and for text longer than MaxAddrLen.
+func ParseAddr(s string) (netip.Addr, bool) {
+	if len(s) > MaxAddrLen {
 		return netip.Addr{}, false
 	}
 	if ap, err := netip.ParseAddrPort(s); err == nil {

@@ -5,6 +5,7 @@ package fsync
 
 import (
 	"os"
+	"path/filepath"
 	"runtime"
 )
 
@@ -28,6 +29,34 @@ func dir(open func(string) (*os.File, error), name string) error {
 	err = f.Sync()
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	return err
+}
+
+// WriteFile writes b to dir/name so that a crash leaves either the old file or the whole new
+// one: into a temporary file beside it (mode perm), synced, renamed over name, and the
+// directory synced. The temporary file is removed on failure.
+func WriteFile(dir, name string, b []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(dir, "."+name+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after the rename there is nothing left to remove
+	_, err = tmp.Write(b)
+	if err == nil {
+		err = tmp.Chmod(perm)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), filepath.Join(dir, name))
+	}
+	if err == nil {
+		err = Dir(dir)
 	}
 	return err
 }

@@ -236,6 +236,46 @@ func tombstone(ctx context.Context, tx pgx.Tx, where string, args ...any) error 
 	return err
 }
 
+// DeleteOtherUserSessions implements [store.Sessions].
+func (s *Store) DeleteOtherUserSessions(ctx context.Context, userID int64, keep [32]byte) ([]string, [][32]byte, error) {
+	var (
+		ids    []string
+		hashes [][32]byte
+	)
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		ids, hashes = nil, nil
+		var one int
+		if err := queryRow(ctx, tx, `SELECT 1 FROM sessions WHERE token_hash = ? AND user_id = ? FOR UPDATE`, keep[:], userID).Scan(&one); err != nil {
+			return err
+		}
+		const where = `user_id = ? AND token_hash <> ?`
+		if err := tombstone(ctx, tx, where, userID, keep[:]); err != nil {
+			return err
+		}
+		err := query(ctx, tx, `DELETE FROM sessions WHERE `+where+` RETURNING id, token_hash`, []any{userID, keep[:]}, func(r pgx.Rows) error {
+			var (
+				id string
+				b  []byte
+			)
+			if err := r.Scan(&id, &b); err != nil {
+				return err
+			}
+			var h [32]byte
+			copy(h[:], b)
+			ids, hashes = append(ids, id), append(hashes, h)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, hashes...)
+	})
+	if err != nil {
+		return nil, nil, wrap("delete other user sessions", err)
+	}
+	return ids, hashes, nil
+}
+
 // revokeSessions revokes the sessions matching where (constant text): it leaves their
 // tombstones, deletes them and returns their hashes.
 func revokeSessions(ctx context.Context, tx pgx.Tx, where string, args ...any) ([][32]byte, error) {

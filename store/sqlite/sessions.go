@@ -51,7 +51,7 @@ func (s *Store) Session(ctx context.Context, tokenHash [32]byte) (store.Session,
 // tombstone records the sessions matching where (constant text) as revoked (S33), in the
 // transaction that deletes them.
 func tombstone(tx *wtx, where string, args ...any) error {
-	_, err := tx.exec(`INSERT OR REPLACE INTO revoked_sessions (token_hash, started_at)
+	_, err := tx.exec(`INSERT OR IGNORE INTO revoked_sessions (token_hash, started_at)
 		SELECT token_hash, CASE WHEN user_id IS NULL THEN created_at ELSE signed_in_at END
 		FROM sessions WHERE `+where, args...)
 	return err
@@ -203,6 +203,35 @@ func (s *Store) DeleteUserSession(ctx context.Context, userID int64, sessionID s
 		return notFound(err)
 	})
 	return hash, wrap("delete user session", err)
+}
+
+// DeleteOtherUserSessions implements [store.Sessions].
+func (s *Store) DeleteOtherUserSessions(ctx context.Context, userID int64, keep [32]byte) ([]string, [][32]byte, error) {
+	var (
+		ids    []string
+		hashes [][32]byte
+	)
+	err := s.w.do(ctx, func(tx *wtx) error {
+		ids, hashes = nil, nil
+		var one int
+		if err := notFound(tx.queryRow(`SELECT 1 FROM sessions WHERE token_hash = ? AND user_id = ?`, keep[:], userID).Scan(&one)); err != nil {
+			return err
+		}
+		const where = `user_id = ? AND token_hash <> ?`
+		if err := tombstone(tx, where, userID, keep[:]); err != nil {
+			return err
+		}
+		return tx.query(`DELETE FROM sessions WHERE `+where+` RETURNING id, token_hash`, []any{userID, keep[:]}, func(r row) error {
+			var h [32]byte
+			copy(h[:], r.Blob(1))
+			ids, hashes = append(ids, r.Text(0)), append(hashes, h)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, nil, wrap("delete other user sessions", err)
+	}
+	return ids, hashes, nil
 }
 
 // DeleteExpiredSessions implements [store.Store].

@@ -109,6 +109,14 @@ func (h *Hooked) DeleteUserSession(ctx context.Context, userID int64, sessionID 
 	return hook1(h, "DeleteUserSession", func() ([32]byte, error) { return h.Inner.DeleteUserSession(ctx, userID, sessionID) })
 }
 
+// DeleteOtherUserSessions implements store.Sessions.
+func (h *Hooked) DeleteOtherUserSessions(ctx context.Context, userID int64, keep [32]byte) ([]string, [][32]byte, error) {
+	if err := h.Before("DeleteOtherUserSessions"); err != nil {
+		return nil, nil, err
+	}
+	return h.Inner.DeleteOtherUserSessions(ctx, userID, keep)
+}
+
 // DeleteExpiredSessions implements store.Sessions.
 func (h *Hooked) DeleteExpiredSessions(ctx context.Context, idleBefore, startedBefore time.Time) (int, error) {
 	return hook1(h, "DeleteExpiredSessions", func() (int, error) { return h.Inner.DeleteExpiredSessions(ctx, idleBefore, startedBefore) })

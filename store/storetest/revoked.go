@@ -19,6 +19,8 @@ func runRevoked(t *testing.T, sub func(t *testing.T, name string, f func(t *test
 		sub(t, "ExpiryLeavesNone", testTombstoneExpiryLeavesNone)
 		sub(t, "SweptAfterMaxAge", testTombstoneSwept)
 		sub(t, "DeadForWrites", testTombstoneDeadForWrites)
+		sub(t, "DeleteOtherUserSessions", testTombstoneDeleteOtherUserSessions)
+		sub(t, "KeepsTheFirst", testTombstoneKeepsTheFirst)
 	})
 }
 
@@ -104,4 +106,56 @@ func testTombstoneDeadForWrites(t *testing.T, s store.Store) {
 	require.False(t, removed)
 	require.NoError(t, s.RecordActivity(ctx, []store.Activity{{TokenHash: se.TokenHash, UserID: u.ID, At: at(time.Minute)}}))
 	requireRevoked(t, s, se.TokenHash)
+}
+
+// DeleteOtherUserSessions revokes all of the user's sessions but one, leaving tombstones, and
+// nothing when that one no longer acts for the user.
+func testTombstoneDeleteOtherUserSessions(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := createUser(t, s, numberedUser(1))
+	other := createUser(t, s, numberedUser(2))
+	a, b, kept := userSession("a", u.ID, at(0)), userSession("b", u.ID, at(time.Second)), userSession("kept", u.ID, at(0))
+	theirs, app := userSession("theirs", other.ID, at(0)), appSession("app", at(0))
+	createSessions(t, s, a, b, kept, theirs, app)
+
+	_, _, err := s.DeleteOtherUserSessions(ctx, u.ID, theirs.TokenHash)
+	require.ErrorIs(t, err, store.ErrNotFound, "another user's session")
+	_, _, err = s.DeleteOtherUserSessions(ctx, u.ID, app.TokenHash)
+	require.ErrorIs(t, err, store.ErrNotFound, "an application session")
+	requireSession(t, s, a)
+
+	ids, hashes, err := s.DeleteOtherUserSessions(ctx, u.ID, kept.TokenHash)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{a.ID, b.ID}, ids)
+	require.ElementsMatch(t, [][32]byte{a.TokenHash, b.TokenHash}, hashes)
+	for i := range ids {
+		require.Equal(t, map[string][32]byte{a.ID: a.TokenHash, b.ID: b.TokenHash}[ids[i]], hashes[i], "ids and hashes in the same order")
+	}
+	requireRevoked(t, s, a.TokenHash)
+	requireRevoked(t, s, b.TokenHash)
+	requireSession(t, s, kept)
+	requireSession(t, s, theirs)
+	requireSession(t, s, app)
+
+	ids, hashes, err = s.DeleteOtherUserSessions(ctx, u.ID, kept.TokenHash)
+	require.NoError(t, err)
+	require.Empty(t, ids)
+	require.Empty(t, hashes)
+}
+
+// A token hash revoked twice (a session stored again under a revoked hash) keeps its first
+// tombstone: the sweep goes by the first session's start.
+func testTombstoneKeepsTheFirst(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	first := appSession("twice", at(0))
+	createSessions(t, s, first)
+	require.NoError(t, s.DeleteSession(ctx, first.TokenHash))
+	again := appSession("twice", at(2*time.Hour))
+	if err := s.CreateSession(ctx, again, ""); err != nil {
+		t.Skipf("the store refuses a revoked token hash: %v", err)
+	}
+	require.NoError(t, s.DeleteSession(ctx, again.TokenHash))
+	_, err := s.DeleteExpiredSessions(ctx, at(48*time.Hour), at(time.Hour))
+	require.NoError(t, err)
+	requireNoSession(t, s, first.TokenHash)
 }

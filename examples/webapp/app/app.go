@@ -173,15 +173,6 @@ func redirect(w http.ResponseWriter, r *http.Request, path string) {
 	http.Redirect(w, r, path, http.StatusSeeOther)
 }
 
-// localPath returns next when it is a path on this site, else "/": a sign-in link may not
-// send the user elsewhere (open redirect).
-func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
-	}
-	return next
-}
-
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
 	a.render(w, r, http.StatusOK, "home", view{Title: "Home"})
 }
@@ -202,7 +193,7 @@ func (a *app) signUp(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *app) signInForm(w http.ResponseWriter, r *http.Request) {
-	a.render(w, r, http.StatusOK, "signin", view{Title: "Sign in", Next: localPath(r.URL.Query().Get("next"))})
+	a.render(w, r, http.StatusOK, "signin", view{Title: "Sign in", Next: httpauth.LocalRedirect(r.URL.Query().Get("next"))})
 }
 
 // signIn takes a login or an email; a fresh session replaces any the browser had.
@@ -212,7 +203,7 @@ func (a *app) signIn(w http.ResponseWriter, r *http.Request) {
 	if strings.Contains(id, "@") {
 		c = authcube.Credentials{Email: id, Password: c.Password}
 	}
-	next := localPath(r.PostFormValue("next"))
+	next := httpauth.LocalRedirect(r.PostFormValue("next"))
 	_, err := a.auth.SignInWith(w, r, c, httpauth.SignInOptions{Remember: r.PostFormValue("remember") == "on"})
 	if err != nil {
 		a.render(w, r, httpauth.Status(err), "signin", view{Title: "Sign in", Error: message(err), Form: map[string]string{"login": id}, Next: next})

@@ -2,8 +2,10 @@ package app
 
 import (
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -50,13 +52,30 @@ func TestAPI(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, do("GET", "/api/me", "", "Authorization", "Bearer "+tok.Token).Code)
 }
 
-// A sign-in link may only lead to a page of this site.
-func TestLocalPath(t *testing.T) {
+// A sign-in link may only lead to a page of this site, also with bytes a browser drops (a
+// tab in "/\t/evil.example/" makes it "//evil.example/"), through the form and the POST.
+func TestSignInNextIsLocal(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]string{
-		"/sessions?x=1": "/sessions?x=1", "": "/", "https://evil.example/": "/",
-		"//evil.example/": "/", `/\evil.example`: "/", "sessions": "/",
+	env := authtest.New(t, authtest.WithUsers(authcube.NewUser{Login: "ann01", Password: authtest.Password}))
+	h, err := New(env.Engine, httpauth.Config{Insecure: true})
+	require.NoError(t, err)
+	for next, want := range map[string]string{
+		"/sessions?x=1": "/sessions?x=1", "": "/", "https://evil.example/": "/", "//evil.example/": "/",
+		`/\evil.example`: "/", "sessions": "/", "/\t/evil.example/": "/", "/\n/evil.example/": "/",
+		"/\r/evil.example": "/", "/%09/evil.example": "/%09/evil.example",
 	} {
-		assert.Equal(t, want, localPath(in), in)
+		r := httptest.NewRequest("GET", "/signin?next="+url.QueryEscape(next), nil)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		require.Equal(t, http.StatusOK, w.Code)
+		assert.Contains(t, w.Body.String(), `name="next" value="`+html.EscapeString(want)+`"`, "%q", next)
+
+		form := url.Values{"login": {"ann01"}, "password": {authtest.Password}, "next": {next}}
+		r = httptest.NewRequest("POST", "/signin", strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w = httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		require.Equal(t, http.StatusSeeOther, w.Code, "%q", next)
+		assert.Equal(t, want, w.Header().Get("Location"), "%q", next)
 	}
 }
