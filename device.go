@@ -43,6 +43,18 @@ const (
 	deviceMACDomain = "authcube device token"
 )
 
+// DerivedKey returns a 32-byte key for purpose, derived from the engine's secret key (the one
+// that signs device tokens): the same on every engine sharing the store (store/postgres) or the
+// directory, and across restarts. It is for server code that must sign things every instance
+// accepts, such as rest's upload and download URLs; distinct purposes give independent keys.
+// The key is a secret: never log it or send it to a client.
+func (e *Engine) DerivedKey(purpose string) []byte {
+	m := hmac.New(sha256.New, e.deviceKey)
+	m.Write([]byte("authcube derived key\x00"))
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
 // loadDeviceKey returns the key that signs device tokens, created from Config.Rand on first
 // use and then kept, so tokens survive a restart. A custom Store that is a store.Secrets
 // (store/postgres is) keeps it, so that every engine sharing the store signs and accepts the

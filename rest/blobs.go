@@ -80,7 +80,7 @@ func (t *uploadTable) drop(uid string) {
 }
 
 // sign is the signature of a URL for kind ("upload" or "download") on uid until expires: an
-// HMAC-SHA256 under the handler's per-process key.
+// HMAC-SHA256 under the engine's derived key, so every instance sharing the store accepts it.
 func (h *handler) sign(kind, uid string, expires int64) string {
 	m := hmac.New(sha256.New, h.signKey)
 	fmt.Fprintf(m, "%s\n%s\n%d", kind, uid, expires)

@@ -18,7 +18,6 @@
 package rest
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -96,7 +95,7 @@ type handler struct {
 	cfg     Config
 	log     *slog.Logger
 	origins map[string]bool
-	signKey []byte // per process: signs upload and download URLs
+	signKey []byte // signs upload and download URLs: Engine.DerivedKey, shared by instances
 	uploads *uploadTable
 	svc     serviceSession
 	clients *clientip.Resolver
@@ -132,11 +131,11 @@ func New(e *authcube.Engine, cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rest: new: %w", err)
 	}
-	h := &handler{e: e, cfg: cfg, log: cfg.Logger, uploads: newUploadTable(), now: time.Now, signKey: make([]byte, 32), clients: clients}
+	// The URL key is the engine's, so that a URL one instance signs works on every instance
+	// sharing the store.
+	h := &handler{e: e, cfg: cfg, log: cfg.Logger, uploads: newUploadTable(), now: time.Now,
+		signKey: e.DerivedKey("rest: upload and download URLs"), clients: clients}
 	h.api, h.bytes = h.newMux(h.apiRoutes()), h.newMux(h.byteRoutes())
-	if _, err := rand.Read(h.signKey); err != nil {
-		return nil, fmt.Errorf("rest: new: %w", err)
-	}
 	if cfg.AllowedOrigins != nil {
 		h.origins = make(map[string]bool, len(cfg.AllowedOrigins))
 		for _, o := range cfg.AllowedOrigins {
