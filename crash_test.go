@@ -1,6 +1,6 @@
 package authcube_test
 
-// Crash safety: TestCrashSafety runs this test binary again as a child (TestCrashChild) that
+// Crash safety: TestCrashSafety runs this test binary again as a child (crashChild, from TestMain) that
 // drives the engine back to back from a few goroutines, printing "try ..." before each call and
 // "ack ..." after it has returned successfully; the parent kills it with SIGKILL after a seeded
 // number of acknowledgements, reopens the same directory (damage accumulates over the rounds),
@@ -155,7 +155,7 @@ func TestCrashLeftoversAreRemovedByOpen(t *testing.T) {
 func runCrashChild(t *testing.T, dir string, round int, seed uint64, killAt int, m *crashModel) int {
 	t.Helper()
 	spec := url.Values{"dir": {dir}, "round": {strconv.Itoa(round)}, "seed": {strconv.FormatUint(seed, 10)}}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.count=1") // TestMain runs the child
 	cmd.Env = append(os.Environ(), crashEnv+"="+spec.Encode())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -656,13 +656,18 @@ func sameTags(a, b []string) bool {
 
 // --- the child -------------------------------------------------------------------------------
 
-// TestCrashChild is not a test: TestCrashSafety runs the test binary again with it, as the
-// process it kills.
-func TestCrashChild(t *testing.T) {
-	spec := os.Getenv(crashEnv)
-	if spec == "" {
-		t.Skip("the child process of TestCrashSafety")
+// TestMain runs the crash child instead of the tests when TestCrashSafety started this test
+// binary as its child (crashEnv set), so that no test has to skip itself in a normal run.
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(crashEnv); spec != "" {
+		crashChild(spec) // never returns: the parent kills it
 	}
+	os.Exit(m.Run())
+}
+
+// crashChild is the process TestCrashSafety kills: it opens the directory of spec and writes
+// until it is killed.
+func crashChild(spec string) {
 	q, err := url.ParseQuery(spec)
 	if err != nil {
 		crashFail("spec", err)
