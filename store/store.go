@@ -548,3 +548,64 @@ type ImportResult struct {
 	ID     int64
 	Field  string // with ImportConflict: "id", "login" or "email"
 }
+
+// TOTP is a user's TOTP enrolment (S38). Secret is sealed by the engine (AES-GCM): the store
+// never holds it in clear.
+type TOTP struct {
+	UserID    int64
+	Secret    []byte
+	Confirmed bool      // false while the enrolment waits for its first code
+	LastStep  int64     // the last time step whose code was accepted: codes of it and earlier are refused
+	CreatedAt time.Time //
+}
+
+// Challenge is a pending second-factor challenge (S39): a sign-in whose first factor passed,
+// waiting for a TOTP or recovery code. Only the SHA-256 of its value is stored.
+type Challenge struct {
+	Hash         [32]byte
+	UserID       int64
+	Provider     string    // the first factor ("password", a provider name)
+	VerifiedHash string    // the password hash the first factor checked; "" for other providers
+	ExpiresAt    time.Time //
+}
+
+// SecondFactors is an optional ability of a Store: TOTP enrolments, their recovery codes and
+// second-factor challenges. An engine over a store without it offers no second factor. It is
+// safe for concurrent use. A user that does not exist is ErrNotFound. Deleting a user deletes
+// its enrolment, codes and challenges.
+type SecondFactors interface {
+	// TOTP returns the user's enrolment, pending or confirmed, or ErrNotFound.
+	TOTP(ctx context.Context, userID int64) (TOTP, error)
+	// PutTOTP stores t as the user's pending enrolment, replacing a pending one; ErrStale when
+	// the user has a confirmed one, ErrNotFound when the user does not exist.
+	PutTOTP(ctx context.Context, t TOTP) error
+	// ConfirmTOTP confirms the user's pending enrolment, recording step as its last used time
+	// step, and replaces the user's recovery codes with recovery (their SHA-256). ErrNotFound
+	// when the user has no pending enrolment.
+	ConfirmTOTP(ctx context.Context, userID, step int64, recovery [][32]byte) error
+	// UseTOTPStep records step as the last used time step of the user's confirmed enrolment if
+	// it is after the stored one (a conditional update: of concurrent callers with one step,
+	// exactly one succeeds); ErrStale when it is not after, ErrNotFound when the user has no
+	// confirmed enrolment.
+	UseTOTPStep(ctx context.Context, userID, step int64) error
+	// UseRecoveryCode deletes the user's recovery code with the hash; ErrNotFound when there is
+	// none (of concurrent callers with one code, exactly one succeeds).
+	UseRecoveryCode(ctx context.Context, userID int64, hash [32]byte) error
+	// SetRecoveryCodes replaces the user's recovery codes; ErrNotFound when the user has no
+	// confirmed enrolment.
+	SetRecoveryCodes(ctx context.Context, userID int64, recovery [][32]byte) error
+	// RecoveryCodesLeft counts the user's unused recovery codes.
+	RecoveryCodesLeft(ctx context.Context, userID int64) (int, error)
+	// DeleteTOTP deletes the user's enrolment, pending or confirmed, with its recovery codes;
+	// ErrNotFound when there is none.
+	DeleteTOTP(ctx context.Context, userID int64) error
+	// CreateChallenge stores c; ErrNotFound when the user does not exist.
+	CreateChallenge(ctx context.Context, c Challenge) error
+	// Challenge returns the challenge with the hash if it expires after now, or ErrNotFound.
+	Challenge(ctx context.Context, hash [32]byte, now time.Time) (Challenge, error)
+	// ConsumeChallenge deletes the challenge with the hash and returns it if it expires after
+	// now, else ErrNotFound (of concurrent callers, exactly one succeeds).
+	ConsumeChallenge(ctx context.Context, hash [32]byte, now time.Time) (Challenge, error)
+	// DeleteExpiredChallenges deletes the challenges that expired at or before now.
+	DeleteExpiredChallenges(ctx context.Context, now time.Time) (int, error)
+}
