@@ -106,6 +106,13 @@ type Config struct {
 	// Providers verify provider tokens by Credentials.Provider: "firebase_phone",
 	// "firebase_email", or any name of the application's choosing.
 	Providers map[string]identity.TokenVerifier
+	// SecondFactorExempt names first factors (Credentials.Provider names, "custom" for the
+	// custom identity provider) whose sign-ins skip the second factor of a user with TOTP, for
+	// providers that check their own; nil means every way in asks for it (S39).
+	SecondFactorExempt []string
+	// TOTPIssuer is the issuer an authenticator app shows beside a TOTP enrolment; "" means
+	// "authcube".
+	TOTPIssuer string
 	// OnEvent, when set, receives every [Event] after its change has committed, on the goroutine
 	// of the call that caused it, with no engine lock held. It must not block for long.
 	OnEvent func(Event)
@@ -483,6 +490,11 @@ func (e *Engine) sweep(ctx context.Context) error {
 	}
 	if _, err := e.store.DeleteStaleResetTokens(ctx, now); err != nil {
 		return err
+	}
+	if sf, ok := e.store.(store.SecondFactors); ok {
+		if _, err := sf.DeleteExpiredChallenges(ctx, now); err != nil {
+			return err
+		}
 	}
 	if err := e.collectFiles(ctx); err != nil {
 		return err

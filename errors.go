@@ -27,6 +27,7 @@ const (
 	CodeLocked             Code = "locked"
 	CodeClosed             Code = "closed"
 	CodeUserDisabled       Code = "user_disabled"
+	CodeSecondFactor       Code = "second_factor_required"
 	CodeInternal           Code = "internal"
 )
 
@@ -39,6 +40,9 @@ type Error struct {
 	Message    string        // safe to show an end user
 	RetryAfter time.Duration // with CodeThrottled: when to try again
 	Err        error         // the cause, for logs; never shown to end users
+	// Challenge is set on ErrSecondFactorRequired: pass it to Engine.CompleteSignIn with the
+	// user's code. It is a secret of that sign-in: Error() never shows it.
+	Challenge string `json:"-"`
 }
 
 // Error returns "authcube: OP: FIELD: MESSAGE: CAUSE", leaving out the parts that are empty, as
@@ -97,6 +101,11 @@ var (
 	// user's own password (or provider token) learns that the account is disabled. The attempt
 	// counts as a failure for throttling.
 	ErrUserDisabled error = &Error{Code: CodeUserDisabled, Message: "account disabled"}
+	// ErrSecondFactorRequired: the first factor (password, provider token) was right and the
+	// user has a second factor (TOTP): the *Error carries Challenge, which
+	// [Engine.CompleteSignIn] takes with a TOTP or recovery code to sign in. No session was
+	// created or signed in. Only a right first factor gets it (S39).
+	ErrSecondFactorRequired error = &Error{Code: CodeSecondFactor, Message: "a second factor is required"}
 )
 
 // The causes of an ErrUnauthorized (S33), plain errors for errors.Is:
