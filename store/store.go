@@ -110,6 +110,9 @@ type User struct {
 	LastRequestAt time.Time
 	// Disabled users sign in nowhere; a store without the [Admin] ability never has one.
 	Disabled bool
+	// EmailVerifiedAt is when the current email was verified (a mailed link or code, or a
+	// provider that verified it); zero when it was not. Changing the email clears it (S40).
+	EmailVerifiedAt time.Time
 }
 
 // Store is authcube's persistent state: every role an engine needs, and Close. Its rules hold for
@@ -608,4 +611,33 @@ type SecondFactors interface {
 	ConsumeChallenge(ctx context.Context, hash [32]byte, now time.Time) (Challenge, error)
 	// DeleteExpiredChallenges deletes the challenges that expired at or before now.
 	DeleteExpiredChallenges(ctx context.Context, now time.Time) (int, error)
+}
+
+// EmailCode is a one-time secret mailed to an address: an email verification link or a
+// sign-in code. Only a digest of it is stored.
+type EmailCode struct {
+	Hash       [32]byte
+	UserID     int64
+	EmailCanon string // the address it was sent to: a code for another address is void
+	Purpose    string // "verify", "signin"
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
+// EmailCodes is an optional ability of a Store: one-time secrets mailed to users' addresses
+// (S40). It is safe for concurrent use. A user that does not exist is ErrNotFound.
+type EmailCodes interface {
+	// CreateEmailCode stores c and voids the user's other codes of its purpose; ErrNotFound
+	// when the user does not exist.
+	CreateEmailCode(ctx context.Context, c EmailCode) error
+	// ConsumeEmailCode deletes the code with the hash and purpose and returns it, if it expires
+	// after now and the user's email is still the one it was sent to (of concurrent callers
+	// exactly one succeeds); in the same transaction the user's email becomes verified at now
+	// (kept when it was already). ErrNotFound otherwise.
+	ConsumeEmailCode(ctx context.Context, hash [32]byte, purpose string, now time.Time) (EmailCode, error)
+	// MarkEmailVerified records the user's email as verified at `at` if it is still
+	// emailCanon (kept when it was already); ErrNotFound otherwise.
+	MarkEmailVerified(ctx context.Context, userID int64, emailCanon string, at time.Time) error
+	// DeleteExpiredEmailCodes deletes the codes that expired at or before now.
+	DeleteExpiredEmailCodes(ctx context.Context, now time.Time) (int, error)
 }

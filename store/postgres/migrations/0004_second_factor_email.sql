@@ -24,3 +24,18 @@ CREATE TABLE challenges (
 
 CREATE INDEX challenges_user ON challenges (user_id);
 CREATE INDEX challenges_expires ON challenges (expires_at);
+
+-- Verified email addresses and mailed one-time codes (S40).
+ALTER TABLE users ADD COLUMN email_verified_at BIGINT NOT NULL DEFAULT 0; -- 0: not verified
+
+CREATE TABLE email_codes (
+	code_hash   BYTEA  PRIMARY KEY CHECK (length(code_hash) = 32),
+	user_id     BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	email_canon TEXT COLLATE "C" NOT NULL,
+	purpose     TEXT   NOT NULL,
+	created_at  BIGINT NOT NULL,
+	expires_at  BIGINT NOT NULL
+);
+
+CREATE INDEX email_codes_user ON email_codes (user_id, purpose);
+CREATE INDEX email_codes_expires ON email_codes (expires_at);
