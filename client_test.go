@@ -194,6 +194,7 @@ func TestClientHasEveryTokenCall(t *testing.T) {
 		"Backup":               true, // (ctx, path)
 		"ConfirmPasswordReset": true, // (ctx, resetToken, newPassword): a reset token, no session
 		"CompleteSignIn":       true, // (ctx, challenge, code): a challenge, no session; the Client's adopts the session
+		"VerifyEmail":          true, // (ctx, verifyToken): a verification token, no session
 	}
 	engine := reflect.TypeFor[*authcube.Engine]()
 	client := reflect.TypeFor[*authcube.Client]()

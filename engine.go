@@ -110,6 +110,22 @@ type Config struct {
 	// custom identity provider) whose sign-ins skip the second factor of a user with TOTP, for
 	// providers that check their own; nil means every way in asks for it (S39).
 	SecondFactorExempt []string
+	// EmailVerification chooses what the engine does about unverified addresses (S40):
+	// EmailVerifyOff (the default) mails nothing; EmailVerifySend mails a verification link at
+	// sign-up and at an email change; EmailVerifyRequire does so and refuses password sign-ins
+	// of a user whose address is unverified with ErrEmailNotVerified.
+	EmailVerification EmailVerification
+	// VerifyEmailURL is the link a verification mail carries, with "{token}" where the token
+	// goes; "" means the mail carries the bare token. Tokens live VerifyEmailTTL (24h).
+	VerifyEmailURL string
+	// SignInCodes enables RequestSignInCode and sign-ins with Credentials.Code (S40).
+	SignInCodes bool
+	// SignInCodeURL is the link a sign-in code mail carries beside the code, with "{email}" and
+	// "{code}" (query-escaped); "" means the code alone.
+	SignInCodeURL string
+	// Passwordless lets SignUp create a user with an email and no password, who signs in with
+	// codes by email (with SignInCodes) or a provider. Off by default.
+	Passwordless bool
 	// TOTPIssuer is the issuer an authenticator app shows beside a TOTP enrolment; "" means
 	// "authcube".
 	TOTPIssuer string
@@ -493,6 +509,11 @@ func (e *Engine) sweep(ctx context.Context) error {
 	}
 	if sf, ok := e.store.(store.SecondFactors); ok {
 		if _, err := sf.DeleteExpiredChallenges(ctx, now); err != nil {
+			return err
+		}
+	}
+	if ec, ok := e.store.(store.EmailCodes); ok {
+		if _, err := ec.DeleteExpiredEmailCodes(ctx, now); err != nil {
 			return err
 		}
 	}

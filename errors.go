@@ -28,6 +28,7 @@ const (
 	CodeClosed             Code = "closed"
 	CodeUserDisabled       Code = "user_disabled"
 	CodeSecondFactor       Code = "second_factor_required"
+	CodeEmailNotVerified   Code = "email_not_verified"
 	CodeInternal           Code = "internal"
 )
 
@@ -106,6 +107,10 @@ var (
 	// [Engine.CompleteSignIn] takes with a TOTP or recovery code to sign in. No session was
 	// created or signed in. Only a right first factor gets it (S39).
 	ErrSecondFactorRequired error = &Error{Code: CodeSecondFactor, Message: "a second factor is required"}
+	// ErrEmailNotVerified: the password was right, but Config.EmailVerification is
+	// EmailVerifyRequire and the user's email is not verified yet (Field "email"). Only the
+	// right password learns it (S40). VerifyEmail, or a sign-in code, verifies it.
+	ErrEmailNotVerified error = &Error{Code: CodeEmailNotVerified, Message: "email address not verified; follow the link we mailed you"}
 )
 
 // The causes of an ErrUnauthorized (S33), plain errors for errors.Is:

@@ -57,6 +57,8 @@ const (
 	SecondFactorPassed       // CompleteSignIn accepted a code
 	SecondFactorFailed       // a wrong, replayed or used code, or an unknown challenge
 	RecoveryCodeUsed         // CompleteSignIn accepted a recovery code
+	EmailVerified            // VerifyEmail confirmed the user's address
+	SignInCodeRequested      // RequestSignInCode, for any address (Login holds it)
 )
 
 var eventNames = [...]string{
@@ -71,6 +73,7 @@ var eventNames = [...]string{
 	TOTPDisabled: "TOTPDisabled", RecoveryCodesRegenerated: "RecoveryCodesRegenerated",
 	SecondFactorRequired: "SecondFactorRequired", SecondFactorPassed: "SecondFactorPassed",
 	SecondFactorFailed: "SecondFactorFailed", RecoveryCodeUsed: "RecoveryCodeUsed",
+	EmailVerified: "EmailVerified", SignInCodeRequested: "SignInCodeRequested",
 }
 
 // String returns the kind's Go name, such as "SignedIn".
@@ -104,6 +107,7 @@ var securityEvents = map[EventKind]bool{
 	UserDeleted: true, PasswordChanged: true, PasswordResetRequested: true, PasswordReset: true,
 	TOTPEnrolled: true, TOTPConfirmed: true, TOTPDisabled: true, RecoveryCodesRegenerated: true,
 	SecondFactorRequired: true, SecondFactorPassed: true, SecondFactorFailed: true, RecoveryCodeUsed: true,
+	EmailVerified: true, SignInCodeRequested: true,
 }
 
 func (e *Engine) logEvent(level slog.Level, ev Event) {

@@ -73,12 +73,14 @@ type Credentials struct {
 	Token        string `json:"-"`
 	ClientAddr   string
 	DeviceToken  string `json:"-"`
+	// Code is a sign-in code mailed by RequestSignInCode, with Email (Config.SignInCodes).
+	Code string `json:"-"`
 }
 
-// String describes c without its password, token or device token.
+// String describes c without its password, token, device token or code.
 func (c Credentials) String() string {
-	return fmt.Sprintf("Credentials{Login: %q, Email: %q, Provider: %q, ClientAddr: %q, Password: %s, Token: %s, DeviceToken: %s}",
-		c.Login, c.Email, c.Provider, c.ClientAddr, redacted(c.Password), redacted(c.Token), redacted(c.DeviceToken))
+	return fmt.Sprintf("Credentials{Login: %q, Email: %q, Provider: %q, ClientAddr: %q, Password: %s, Token: %s, DeviceToken: %s, Code: %s}",
+		c.Login, c.Email, c.Provider, c.ClientAddr, redacted(c.Password), redacted(c.Token), redacted(c.DeviceToken), redacted(c.Code))
 }
 
 // GoString is String: secrets never print, not even with %#v.

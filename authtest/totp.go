@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/pquerna/otp"
+
+	"github.com/authcube/authcube"
 	"github.com/pquerna/otp/totp"
 )
 
@@ -20,3 +22,23 @@ func TOTPCode(secret string, at time.Time) string {
 
 // TOTPCode returns the code of secret at the clock's time (see the package's TOTPCode).
 func (c *Clock) TOTPCode(secret string) string { return TOTPCode(secret, c.Now()) }
+
+// LastToken returns the Token of the latest message of the kind (a reset or verification
+// token, a sign-in code), or "" when none was sent.
+func (m *Mailbox) LastToken(kind authcube.MessageKind) string {
+	m.flush()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := len(m.msgs) - 1; i >= 0; i-- {
+		if m.msgs[i].Kind == kind {
+			return m.msgs[i].Token
+		}
+	}
+	return ""
+}
+
+// LastVerifyToken returns the token of the latest email verification message, or "".
+func (m *Mailbox) LastVerifyToken() string { return m.LastToken(authcube.MessageVerifyEmail) }
+
+// LastSignInCode returns the code of the latest sign-in code message, or "".
+func (m *Mailbox) LastSignInCode() string { return m.LastToken(authcube.MessageSignInCode) }

@@ -75,7 +75,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		field, msg = "old_password", "is incorrect"
 	case ce.Code == authcube.CodeInvalidCredentials:
 		msg = msgUnauthorized
-	case ce.Code == authcube.CodeForbidden, ce.Code == authcube.CodeUserDisabled:
+	case ce.Code == authcube.CodeForbidden, ce.Code == authcube.CodeUserDisabled, ce.Code == authcube.CodeEmailNotVerified:
 		msg = "Forbidden: " + ce.Message
 	case ce.Code == authcube.CodeSecondFactor:
 		// ConnectyCube's SDKs know no second factor: a 401 that names it, never the challenge.

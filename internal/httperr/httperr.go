@@ -36,7 +36,7 @@ func Status(err error) int {
 			return http.StatusUnprocessableEntity
 		}
 		return http.StatusUnauthorized
-	case authcube.CodeForbidden, authcube.CodeUserDisabled:
+	case authcube.CodeForbidden, authcube.CodeUserDisabled, authcube.CodeEmailNotVerified:
 		return http.StatusForbidden
 	case authcube.CodeNotFound:
 		return http.StatusNotFound
