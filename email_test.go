@@ -253,3 +253,16 @@ func TestProviderVerifiedEmailAndSecondFactor(t *testing.T) {
 	_, err = te.CreateUserSession(ctx, authcube.Credentials{Provider: "firebase_email", Token: issuer.EmailToken("uid-1", "bird@example.org")})
 	require.NoError(t, err)
 }
+
+func TestEmailConfigChecked(t *testing.T) {
+	for _, f := range []func(*authcube.Config){
+		func(c *authcube.Config) { c.EmailVerification = 7 },
+		func(c *authcube.Config) { c.VerifyEmailURL = "https://app.example/verify" },
+		func(c *authcube.Config) { c.SignInCodeURL = "https://app.example/code" },
+	} {
+		cfg := authcube.Config{Dir: t.TempDir()}
+		f(&cfg)
+		_, err := authcube.Open(context.Background(), cfg)
+		require.ErrorIs(t, err, authcube.ErrInvalid)
+	}
+}

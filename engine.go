@@ -288,6 +288,12 @@ func (c *Config) setDefaults() error {
 		return invalid(op, "ResetTTL", "must not be negative")
 	case c.ResetURL != "" && !strings.Contains(c.ResetURL, "{token}"):
 		return invalid(op, "ResetURL", `must contain "{token}"`)
+	case c.EmailVerification < EmailVerifyOff || c.EmailVerification > EmailVerifyRequire:
+		return invalid(op, "EmailVerification", "must be EmailVerifyOff, EmailVerifySend or EmailVerifyRequire")
+	case c.VerifyEmailURL != "" && !strings.Contains(c.VerifyEmailURL, "{token}"):
+		return invalid(op, "VerifyEmailURL", `must contain "{token}"`)
+	case c.SignInCodeURL != "" && !strings.Contains(c.SignInCodeURL, "{code}"):
+		return invalid(op, "SignInCodeURL", `must contain "{code}"`)
 	case c.SessionIdleTTL < 0, c.SessionMaxAge < 0:
 		return invalid(op, "SessionIdleTTL", "must not be negative")
 	case c.PasswordMinLen < 0 || c.PasswordMinLen > canon.MaxPasswordLen:
