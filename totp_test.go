@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/base32"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -268,4 +270,53 @@ func TestClientSecondFactor(t *testing.T) {
 	got, err := c.Session(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, s.ID, got.ID)
+}
+
+// S28, S38: the engine's log records and events never hold a TOTP secret, a code, a
+// challenge, a recovery code, a verification token or a sign-in code.
+func TestSecondFactorSecretsNeverLogged(t *testing.T) {
+	ctx := context.Background()
+	var buf bytes.Buffer
+	env := authtest.New(t, authtest.WithConfig(func(c *authcube.Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		c.EmailVerification = authcube.EmailVerifySend
+		c.SignInCodes = true
+		c.OnEvent = func(ev authcube.Event) { fmt.Fprintf(&buf, "%+v %v\n", ev, ev.Err) }
+	}))
+	e := env.Engine
+	app, err := e.CreateSession(ctx)
+	require.NoError(t, err)
+	_, err = e.SignUp(ctx, app.Token, authcube.NewUser{Login: "ann", Email: "ann@example.com", Password: authtest.Password})
+	require.NoError(t, err)
+	verify := env.Mailbox.LastVerifyToken()
+	require.NoError(t, e.VerifyEmail(ctx, verify))
+	s, err := e.CreateUserSession(ctx, authcube.Credentials{Login: "ann", Password: authtest.Password})
+	require.NoError(t, err)
+	en, err := e.EnrollTOTP(ctx, s.Token)
+	require.NoError(t, err)
+	first := env.Clock.TOTPCode(en.Secret)
+	_, err = e.ConfirmTOTP(ctx, s.Token, "999999")
+	require.Error(t, err)
+	codes, err := e.ConfirmTOTP(ctx, s.Token, first)
+	require.NoError(t, err)
+	env.Clock.Advance(30 * time.Second)
+	_, err = e.CreateUserSession(ctx, authcube.Credentials{Login: "ann", Password: authtest.Password})
+	var ae *authcube.Error
+	require.ErrorAs(t, err, &ae)
+	_, err = e.CompleteSignIn(ctx, ae.Challenge, codes[0]+"x")
+	require.Error(t, err)
+	_, err = e.CompleteSignIn(ctx, ae.Challenge, codes[0])
+	require.NoError(t, err)
+	require.NoError(t, e.RequestSignInCode(ctx, app.Token, authcube.Credentials{Email: "ann@example.com"}))
+	code := env.Mailbox.LastSignInCode()
+	_, err = e.CreateUserSession(ctx, authcube.Credentials{Email: "ann@example.com", Code: code})
+	require.ErrorIs(t, err, authcube.ErrSecondFactorRequired)
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("values", "enrollment", en, "err", err)
+
+	out := buf.String()
+	require.Contains(t, out, "SecondFactorPassed")
+	for name, secret := range map[string]string{"secret": en.Secret, "confirming code": first, "challenge": ae.Challenge,
+		"recovery code": codes[0], "verify token": verify, "sign-in code": code} {
+		assert.NotContains(t, out, secret, "the %s", name)
+	}
 }
