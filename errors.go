@@ -17,19 +17,19 @@ type Code string
 
 // The codes of [Error].
 const (
-	CodeUnauthorized       Code = "unauthorized"
-	CodeInvalidCredentials Code = "invalid_credentials"
-	CodeForbidden          Code = "forbidden"
-	CodeNotFound           Code = "not_found"
-	CodeConflict           Code = "conflict"
-	CodeInvalid            Code = "invalid"
-	CodeThrottled          Code = "throttled"
-	CodeLocked             Code = "locked"
-	CodeClosed             Code = "closed"
-	CodeUserDisabled       Code = "user_disabled"
-	CodeSecondFactor       Code = "second_factor_required"
-	CodeEmailNotVerified   Code = "email_not_verified"
-	CodeInternal           Code = "internal"
+	CodeUnauthorized         Code = "unauthorized"
+	CodeInvalidCredentials   Code = "invalid_credentials"
+	CodeForbidden            Code = "forbidden"
+	CodeNotFound             Code = "not_found"
+	CodeConflict             Code = "conflict"
+	CodeInvalid              Code = "invalid"
+	CodeThrottled            Code = "throttled"
+	CodeLocked               Code = "locked"
+	CodeClosed               Code = "closed"
+	CodeUserDisabled         Code = "user_disabled"
+	CodeSecondFactorRequired Code = "second_factor_required"
+	CodeEmailNotVerified     Code = "email_not_verified"
+	CodeInternal             Code = "internal"
 )
 
 // Error is the concrete type of every error the engine returns. Match it with errors.Is against
@@ -106,7 +106,7 @@ var (
 	// user has a second factor (TOTP): the *Error carries Challenge, which
 	// [Engine.CompleteSignIn] takes with a TOTP or recovery code to sign in. No session was
 	// created or signed in. Only a right first factor gets it (S39).
-	ErrSecondFactorRequired error = &Error{Code: CodeSecondFactor, Message: "a second factor is required"}
+	ErrSecondFactorRequired error = &Error{Code: CodeSecondFactorRequired, Message: "a second factor is required"}
 	// ErrEmailNotVerified: the password was right, but Config.EmailVerification is
 	// EmailVerifyRequire and the user's email is not verified yet (Field "email"). Only the
 	// right password learns it (S40). VerifyEmail, or a sign-in code, verifies it.

@@ -77,7 +77,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		msg = msgUnauthorized
 	case ce.Code == authcube.CodeForbidden, ce.Code == authcube.CodeUserDisabled, ce.Code == authcube.CodeEmailNotVerified:
 		msg = "Forbidden: " + ce.Message
-	case ce.Code == authcube.CodeSecondFactor:
+	case ce.Code == authcube.CodeSecondFactorRequired:
 		// ConnectyCube's SDKs know no second factor: a 401 that names it, never the challenge.
 		msg = msgSecondFactor
 	case ce.Code == authcube.CodeNotFound:

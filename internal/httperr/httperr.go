@@ -29,7 +29,7 @@ func Status(err error) int {
 		return http.StatusInternalServerError
 	}
 	switch ce.Code {
-	case authcube.CodeUnauthorized, authcube.CodeSecondFactor:
+	case authcube.CodeUnauthorized, authcube.CodeSecondFactorRequired:
 		return http.StatusUnauthorized
 	case authcube.CodeInvalidCredentials:
 		if ce.Field == "old_password" {
