@@ -193,6 +193,8 @@ func TestClientHasEveryTokenCall(t *testing.T) {
 	notSessionToken := map[string]bool{
 		"Backup":               true, // (ctx, path)
 		"ConfirmPasswordReset": true, // (ctx, resetToken, newPassword): a reset token, no session
+		"CompleteSignIn":       true, // (ctx, challenge, code): a challenge, no session; the Client's adopts the session
+		"VerifyEmail":          true, // (ctx, verifyToken): a verification token, no session
 	}
 	engine := reflect.TypeFor[*authcube.Engine]()
 	client := reflect.TypeFor[*authcube.Client]()

@@ -106,6 +106,29 @@ type Config struct {
 	// Providers verify provider tokens by Credentials.Provider: "firebase_phone",
 	// "firebase_email", or any name of the application's choosing.
 	Providers map[string]identity.TokenVerifier
+	// SecondFactorExempt names first factors (Credentials.Provider names, "custom" for the
+	// custom identity provider) whose sign-ins skip the second factor of a user with TOTP, for
+	// providers that check their own; nil means every way in asks for it (S39).
+	SecondFactorExempt []string
+	// EmailVerification chooses what the engine does about unverified addresses (S40):
+	// EmailVerifyOff (the default) mails nothing; EmailVerifySend mails a verification link at
+	// sign-up and at an email change; EmailVerifyRequire does so and refuses password sign-ins
+	// of a user whose address is unverified with ErrEmailNotVerified.
+	EmailVerification EmailVerification
+	// VerifyEmailURL is the link a verification mail carries, with "{token}" where the token
+	// goes; "" means the mail carries the bare token. Tokens live VerifyEmailTTL (24h).
+	VerifyEmailURL string
+	// SignInCodes enables RequestSignInCode and sign-ins with Credentials.Code (S40).
+	SignInCodes bool
+	// SignInCodeURL is the link a sign-in code mail carries beside the code, with "{email}" and
+	// "{code}" (query-escaped); "" means the code alone.
+	SignInCodeURL string
+	// Passwordless lets SignUp create a user with an email and no password, who signs in with
+	// codes by email (with SignInCodes) or a provider. Off by default.
+	Passwordless bool
+	// TOTPIssuer is the issuer an authenticator app shows beside a TOTP enrolment; "" means
+	// "authcube".
+	TOTPIssuer string
 	// OnEvent, when set, receives every [Event] after its change has committed, on the goroutine
 	// of the call that caused it, with no engine lock held. It must not block for long.
 	OnEvent func(Event)
@@ -265,6 +288,12 @@ func (c *Config) setDefaults() error {
 		return invalid(op, "ResetTTL", "must not be negative")
 	case c.ResetURL != "" && !strings.Contains(c.ResetURL, "{token}"):
 		return invalid(op, "ResetURL", `must contain "{token}"`)
+	case c.EmailVerification < EmailVerifyOff || c.EmailVerification > EmailVerifyRequire:
+		return invalid(op, "EmailVerification", "must be EmailVerifyOff, EmailVerifySend or EmailVerifyRequire")
+	case c.VerifyEmailURL != "" && !strings.Contains(c.VerifyEmailURL, "{token}"):
+		return invalid(op, "VerifyEmailURL", `must contain "{token}"`)
+	case c.SignInCodeURL != "" && !strings.Contains(c.SignInCodeURL, "{code}"):
+		return invalid(op, "SignInCodeURL", `must contain "{code}"`)
 	case c.SessionIdleTTL < 0, c.SessionMaxAge < 0:
 		return invalid(op, "SessionIdleTTL", "must not be negative")
 	case c.PasswordMinLen < 0 || c.PasswordMinLen > canon.MaxPasswordLen:
@@ -483,6 +512,16 @@ func (e *Engine) sweep(ctx context.Context) error {
 	}
 	if _, err := e.store.DeleteStaleResetTokens(ctx, now); err != nil {
 		return err
+	}
+	if sf, ok := e.store.(store.SecondFactors); ok {
+		if _, err := sf.DeleteExpiredChallenges(ctx, now); err != nil {
+			return err
+		}
+	}
+	if ec, ok := e.store.(store.EmailCodes); ok {
+		if _, err := ec.DeleteExpiredEmailCodes(ctx, now); err != nil {
+			return err
+		}
 	}
 	if err := e.collectFiles(ctx); err != nil {
 		return err

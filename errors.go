@@ -17,17 +17,19 @@ type Code string
 
 // The codes of [Error].
 const (
-	CodeUnauthorized       Code = "unauthorized"
-	CodeInvalidCredentials Code = "invalid_credentials"
-	CodeForbidden          Code = "forbidden"
-	CodeNotFound           Code = "not_found"
-	CodeConflict           Code = "conflict"
-	CodeInvalid            Code = "invalid"
-	CodeThrottled          Code = "throttled"
-	CodeLocked             Code = "locked"
-	CodeClosed             Code = "closed"
-	CodeUserDisabled       Code = "user_disabled"
-	CodeInternal           Code = "internal"
+	CodeUnauthorized         Code = "unauthorized"
+	CodeInvalidCredentials   Code = "invalid_credentials"
+	CodeForbidden            Code = "forbidden"
+	CodeNotFound             Code = "not_found"
+	CodeConflict             Code = "conflict"
+	CodeInvalid              Code = "invalid"
+	CodeThrottled            Code = "throttled"
+	CodeLocked               Code = "locked"
+	CodeClosed               Code = "closed"
+	CodeUserDisabled         Code = "user_disabled"
+	CodeSecondFactorRequired Code = "second_factor_required"
+	CodeEmailNotVerified     Code = "email_not_verified"
+	CodeInternal             Code = "internal"
 )
 
 // Error is the concrete type of every error the engine returns. Match it with errors.Is against
@@ -39,6 +41,9 @@ type Error struct {
 	Message    string        // safe to show an end user
 	RetryAfter time.Duration // with CodeThrottled: when to try again
 	Err        error         // the cause, for logs; never shown to end users
+	// Challenge is set on ErrSecondFactorRequired: pass it to Engine.CompleteSignIn with the
+	// user's code. It is a secret of that sign-in: Error() never shows it.
+	Challenge string `json:"-"`
 }
 
 // Error returns "authcube: OP: FIELD: MESSAGE: CAUSE", leaving out the parts that are empty, as
@@ -97,6 +102,15 @@ var (
 	// user's own password (or provider token) learns that the account is disabled. The attempt
 	// counts as a failure for throttling.
 	ErrUserDisabled error = &Error{Code: CodeUserDisabled, Message: "account disabled"}
+	// ErrSecondFactorRequired: the first factor (password, provider token) was right and the
+	// user has a second factor (TOTP): the *Error carries Challenge, which
+	// [Engine.CompleteSignIn] takes with a TOTP or recovery code to sign in. No session was
+	// created or signed in. Only a right first factor gets it (S39).
+	ErrSecondFactorRequired error = &Error{Code: CodeSecondFactorRequired, Message: "a second factor is required"}
+	// ErrEmailNotVerified: the password was right, but Config.EmailVerification is
+	// EmailVerifyRequire and the user's email is not verified yet (Field "email"). Only the
+	// right password learns it (S40). VerifyEmail, or a sign-in code, verifies it.
+	ErrEmailNotVerified error = &Error{Code: CodeEmailNotVerified, Message: "email address not verified; follow the link we mailed you"}
 )
 
 // The causes of an ErrUnauthorized (S33), plain errors for errors.Is:

@@ -49,6 +49,16 @@ const (
 	UserDisabled // by Admin.DisableUser; the user's sessions ended with it
 	UserEnabled  // by Admin.EnableUser
 	UsersImported
+	TOTPEnrolled             // EnrollTOTP: an enrolment pending its first code
+	TOTPConfirmed            // ConfirmTOTP: the second factor is on
+	TOTPDisabled             // DisableTOTP
+	RecoveryCodesRegenerated // RegenerateRecoveryCodes
+	SecondFactorRequired     // a right first factor got a challenge
+	SecondFactorPassed       // CompleteSignIn accepted a code
+	SecondFactorFailed       // a wrong, replayed or used code, or an unknown challenge
+	RecoveryCodeUsed         // CompleteSignIn accepted a recovery code
+	EmailVerified            // VerifyEmail confirmed the user's address
+	SignInCodeRequested      // RequestSignInCode, for any address (Login holds it)
 )
 
 var eventNames = [...]string{
@@ -59,7 +69,11 @@ var eventNames = [...]string{
 	UserCreated: "UserCreated", UserUpdated: "UserUpdated", UserDeleted: "UserDeleted",
 	PasswordChanged: "PasswordChanged", PasswordResetRequested: "PasswordResetRequested",
 	PasswordReset: "PasswordReset", UserDisabled: "UserDisabled", UserEnabled: "UserEnabled",
-	UsersImported: "UsersImported",
+	UsersImported: "UsersImported", TOTPEnrolled: "TOTPEnrolled", TOTPConfirmed: "TOTPConfirmed",
+	TOTPDisabled: "TOTPDisabled", RecoveryCodesRegenerated: "RecoveryCodesRegenerated",
+	SecondFactorRequired: "SecondFactorRequired", SecondFactorPassed: "SecondFactorPassed",
+	SecondFactorFailed: "SecondFactorFailed", RecoveryCodeUsed: "RecoveryCodeUsed",
+	EmailVerified: "EmailVerified", SignInCodeRequested: "SignInCodeRequested",
 }
 
 // String returns the kind's Go name, such as "SignedIn".
@@ -91,6 +105,9 @@ func (e *Engine) emit(ev Event) {
 var securityEvents = map[EventKind]bool{
 	SignedIn: true, SignInFailed: true, SignInThrottled: true, SessionRevoked: true,
 	UserDeleted: true, PasswordChanged: true, PasswordResetRequested: true, PasswordReset: true,
+	TOTPEnrolled: true, TOTPConfirmed: true, TOTPDisabled: true, RecoveryCodesRegenerated: true,
+	SecondFactorRequired: true, SecondFactorPassed: true, SecondFactorFailed: true, RecoveryCodeUsed: true,
+	EmailVerified: true, SignInCodeRequested: true,
 }
 
 func (e *Engine) logEvent(level slog.Level, ev Event) {

@@ -28,6 +28,8 @@ const (
 	MessagePasswordReset   MessageKind = iota + 1 // a reset link or token, to the stored address
 	MessagePasswordChanged                        // a notice after a reset or change
 	MessageEmailChanged                           // a notice to the old address after an email change
+	MessageVerifyEmail                            // a verification link or token, to a new address
+	MessageSignInCode                             // a sign-in code and link (RequestSignInCode)
 )
 
 // String returns the kind's Go name.
@@ -39,6 +41,10 @@ func (k MessageKind) String() string {
 		return "MessagePasswordChanged"
 	case MessageEmailChanged:
 		return "MessageEmailChanged"
+	case MessageVerifyEmail:
+		return "MessageVerifyEmail"
+	case MessageSignInCode:
+		return "MessageSignInCode"
 	}
 	return fmt.Sprintf("MessageKind(%d)", int(k))
 }
@@ -160,6 +166,7 @@ const (
 // message to send.
 type mailJob struct {
 	emailCanon string
+	signInCode string // the canonical address a sign-in code was asked for
 	msg        Message
 	barrier    chan struct{} // closed when the worker reaches it (FlushMail)
 }
@@ -228,9 +235,12 @@ func (e *Engine) mailWorker() {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
 		var err error
-		if job.emailCanon != "" {
+		switch {
+		case job.signInCode != "":
+			err = e.sendSignInCode(ctx, job.signInCode)
+		case job.emailCanon != "":
 			err = e.sendReset(ctx, job.emailCanon)
-		} else {
+		default:
 			err = e.cfg.Mailer.Send(ctx, job.msg)
 		}
 		cancel()

@@ -75,12 +75,14 @@ type Credentials struct {
 	Token        string `json:"-"`
 	ClientAddr   string
 	DeviceToken  string `json:"-"`
+	// Code is a sign-in code mailed by RequestSignInCode, with Email (Config.SignInCodes).
+	Code string `json:"-"`
 }
 
-// String describes c without its password, token or device token.
+// String describes c without its password, token, device token or code.
 func (c Credentials) String() string {
-	return fmt.Sprintf("Credentials{Login: %q, Email: %q, Provider: %q, ClientAddr: %q, Password: %s, Token: %s, DeviceToken: %s}",
-		c.Login, c.Email, c.Provider, c.ClientAddr, redacted(c.Password), redacted(c.Token), redacted(c.DeviceToken))
+	return fmt.Sprintf("Credentials{Login: %q, Email: %q, Provider: %q, ClientAddr: %q, Password: %s, Token: %s, DeviceToken: %s, Code: %s}",
+		c.Login, c.Email, c.Provider, c.ClientAddr, redacted(c.Password), redacted(c.Token), redacted(c.DeviceToken), redacted(c.Code))
 }
 
 // GoString is String: secrets never print, not even with %#v.
@@ -356,7 +358,8 @@ func (e *Engine) createSession(ctx context.Context, op string, userID int64, pro
 
 // CreateUserSession checks the credentials and creates a new session already signed in. Use it
 // instead of SignIn when tokens travel in cookies or URLs (S17): a fresh token after sign-in
-// prevents session fixation. A failed check is ErrInvalidCredentials.
+// prevents session fixation. A failed check is ErrInvalidCredentials. A user with a second
+// factor gets ErrSecondFactorRequired instead of a session: see CompleteSignIn.
 func (e *Engine) CreateUserSession(ctx context.Context, c Credentials) (Session, error) {
 	const op = "create user session"
 	if err := e.begin(op); err != nil {
@@ -365,6 +368,9 @@ func (e *Engine) CreateUserSession(ctx context.Context, c Credentials) (Session,
 	defer e.done()
 	u, provider, err := e.checkCredentials(ctx, op, c)
 	if err != nil {
+		return Session{}, err
+	}
+	if err := e.secondFactorChallenge(ctx, op, u, provider); err != nil {
 		return Session{}, err
 	}
 	s, token, err := e.createSession(ctx, op, u.ID, provider, u.PasswordHash)
@@ -393,6 +399,8 @@ func (e *Engine) Session(ctx context.Context, token string) (Session, error) {
 // The token is kept, as ConnectyCube's SDKs require (S17); signing in on a user session switches
 // it to the new user. The token is checked first (ErrUnauthorized); then any failure of the
 // credentials is ErrInvalidCredentials, one error for unknown logins and wrong passwords alike.
+// Right credentials of a user with a second factor are ErrSecondFactorRequired, and the
+// session is left as it was: CompleteSignIn returns a fresh session.
 func (e *Engine) SignIn(ctx context.Context, token string, c Credentials) (User, error) {
 	const op = "sign in"
 	s, done, err := e.enter(ctx, op, token)
@@ -403,6 +411,9 @@ func (e *Engine) SignIn(ctx context.Context, token string, c Credentials) (User,
 	u, provider, err := e.checkCredentials(ctx, op, c)
 	if err != nil {
 		return User{}, err
+	}
+	if err := e.secondFactorChallenge(ctx, op, u, provider); err != nil {
+		return User{}, err // the session stays as it was; CompleteSignIn makes a fresh one
 	}
 	now := e.now()
 	err = e.store.SignInSession(ctx, s.TokenHash, u.ID, provider, u.PasswordHash, now)

@@ -44,6 +44,8 @@ func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials)
 		return store.User{}, "", err
 	}
 	switch {
+	case c.Code != "":
+		return e.checkEmailCode(ctx, op, c, addr)
 	case c.Provider != "" || c.Token != "":
 		return e.checkToken(ctx, op, c, addr)
 	case c.Login != "" && c.Email != "":
@@ -141,6 +143,13 @@ func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials)
 		if u.PasswordHash, err = e.rehash(ctx, u, password); err != nil {
 			return a.fail(err) // fail closed (S29)
 		}
+	}
+	if e.cfg.EmailVerification == EmailVerifyRequire && u.Email != "" && u.EmailVerifiedAt.IsZero() && !u.Disabled {
+		// Only the right password learns it (S40); the attempt succeeded for throttling.
+		a.ok = true
+		err := errorFor(ErrEmailNotVerified, a.op, "email")
+		e.emit(Event{Kind: SignInFailed, UserID: u.ID, Login: a.who, Provider: a.provider, Err: err})
+		return store.User{}, "", err
 	}
 	return a.succeed(u) // u.PasswordHash: the hash verified, which the session write re-checks
 }
@@ -246,6 +255,7 @@ func (e *Engine) checkToken(ctx context.Context, op string, c Credentials, addr 
 	}
 	if claims.Email != "" && claims.EmailVerified {
 		nu.Email, nu.EmailCanon, _ = canon.Email(claims.Email)
+		nu.EmailVerifiedAt = e.now() // the provider verified it (S40)
 	}
 	u, err := e.identityUser(ctx, c.Provider, claims.Subject, nu)
 	if err != nil {

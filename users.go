@@ -27,10 +27,15 @@ type User struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	LastRequestAt time.Time
+	// EmailVerified reports that Email was verified (a mailed link or code, or a provider that
+	// verified it), at EmailVerifiedAt. A changed email is unverified until confirmed (S40).
+	EmailVerified   bool
+	EmailVerifiedAt time.Time
 }
 
 // NewUser is what SignUp takes. Login or Email, and Password, are required; the rest is
-// optional. Validation (S26): Login 3 to 64 characters of letters, digits and "._-@+"; Email one
+// optional (Password too, for an account with an Email, when Config.Passwordless is set: it
+// signs in with codes by email). Validation (S26): Login 3 to 64 characters of letters, digits and "._-@+"; Email one
 // address of at most 254 characters; Phone an optional "+" and 5 to 15 digits once spaces,
 // dashes, dots and parentheses are removed; Website http or https; at most 32 Tags of 1 to 64
 // characters without commas (folded to lower case, duplicates dropped); CustomData at most 64 KiB.
@@ -61,6 +66,7 @@ func publicUser(u store.User) User {
 		ID: u.ID, Login: u.Login, Email: u.Email, FullName: u.FullName, Phone: u.Phone,
 		Website: u.Website, ExternalID: u.ExternalID, Tags: u.Tags, CustomData: u.CustomData,
 		AvatarUID: u.AvatarUID, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastRequestAt: u.LastRequestAt,
+		EmailVerified: !u.EmailVerifiedAt.IsZero() && u.Email != "", EmailVerifiedAt: u.EmailVerifiedAt,
 	}
 }
 
@@ -79,12 +85,14 @@ func (e *Engine) SignUp(ctx context.Context, token string, nu NewUser) (User, er
 	if err != nil {
 		return User{}, err
 	}
-	password, err := e.checkNewPassword(op, "password", nu.Password, u.Login, u.Email)
-	if err != nil {
-		return User{}, err
-	}
-	if u.PasswordHash, err = e.hasher.hash(ctx, password); err != nil {
-		return User{}, internal(op, err)
+	if nu.Password != "" || !e.cfg.Passwordless {
+		password, err := e.checkNewPassword(op, "password", nu.Password, u.Login, u.Email)
+		if err != nil {
+			return User{}, err
+		}
+		if u.PasswordHash, err = e.hasher.hash(ctx, password); err != nil {
+			return User{}, internal(op, err)
+		}
 	}
 	now := e.now()
 	u.CreatedAt, u.UpdatedAt, u.LastRequestAt = now, now, now
@@ -92,6 +100,7 @@ func (e *Engine) SignUp(ctx context.Context, token string, nu NewUser) (User, er
 		return User{}, storeErr(op, err)
 	}
 	e.emit(Event{Kind: UserCreated, SessionID: s.ID, UserID: u.ID, At: now})
+	e.sendVerification(ctx, u)
 	return publicUser(u), nil
 }
 
@@ -103,7 +112,7 @@ func (e *Engine) validateNewUser(op string, nu NewUser) (store.User, error) {
 	if nu.Login == "" && nu.Email == "" {
 		return u, invalid(op, "login", "login or email is required")
 	}
-	if nu.Password == "" {
+	if nu.Password == "" && !(e.cfg.Passwordless && nu.Email != "") {
 		return u, invalid(op, "password", "is required")
 	}
 	if nu.Login != "" {
@@ -206,6 +215,9 @@ func (e *Engine) UpdateUser(ctx context.Context, token string, uu UserUpdate) (U
 	}
 	if cur.EmailCanon != "" && u.EmailCanon != cur.EmailCanon {
 		e.notify(ctx, MessageEmailChanged, u.ID, cur.Email) // to the old address (S24)
+	}
+	if u.EmailCanon != "" && u.EmailCanon != cur.EmailCanon {
+		e.sendVerification(ctx, u) // the new address is unverified until confirmed (S40)
 	}
 	u.LastRequestAt = s.LastRequestAt // this request; the store may lag (activity is written back)
 	return publicUser(u), nil

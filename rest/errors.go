@@ -15,6 +15,8 @@ const (
 	msgNoSession = "Required session does not exist"
 	// msgUnauthorized answers bad credentials.
 	msgUnauthorized = "Unauthorized"
+	// msgSecondFactor answers a right password of a user with a second factor (S39).
+	msgSecondFactor = "Unauthorized: a second factor is required; sign in with an app that supports it"
 )
 
 // apiError is an error of the facade itself (bad JSON, unknown route, a refused filter), with
@@ -73,8 +75,11 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		field, msg = "old_password", "is incorrect"
 	case ce.Code == authcube.CodeInvalidCredentials:
 		msg = msgUnauthorized
-	case ce.Code == authcube.CodeForbidden, ce.Code == authcube.CodeUserDisabled:
+	case ce.Code == authcube.CodeForbidden, ce.Code == authcube.CodeUserDisabled, ce.Code == authcube.CodeEmailNotVerified:
 		msg = "Forbidden: " + ce.Message
+	case ce.Code == authcube.CodeSecondFactorRequired:
+		// ConnectyCube's SDKs know no second factor: a 401 that names it, never the challenge.
+		msg = msgSecondFactor
 	case ce.Code == authcube.CodeNotFound:
 		msg = "Not Found"
 	case ce.Code == authcube.CodeConflict && ce.Message == "already taken":

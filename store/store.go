@@ -113,6 +113,9 @@ type User struct {
 	LastRequestAt time.Time
 	// Disabled users sign in nowhere; a store without the [Admin] ability never has one.
 	Disabled bool
+	// EmailVerifiedAt is when the current email was verified (a mailed link or code, or a
+	// provider that verified it); zero when it was not. Changing the email clears it (S40).
+	EmailVerifiedAt time.Time
 }
 
 // Store is authcube's persistent state: every role an engine needs, and Close. Its rules hold for
@@ -555,4 +558,94 @@ type ImportResult struct {
 	Status ImportStatus
 	ID     int64
 	Field  string // with ImportConflict: "id", "login" or "email"
+}
+
+// TOTP is a user's TOTP enrolment (S38). Secret is sealed by the engine (AES-GCM): the store
+// never holds it in clear.
+type TOTP struct {
+	UserID    int64
+	Secret    []byte
+	Confirmed bool      // false while the enrolment waits for its first code
+	LastStep  int64     // the last time step whose code was accepted: codes of it and earlier are refused
+	CreatedAt time.Time //
+}
+
+// Challenge is a pending second-factor challenge (S39): a sign-in whose first factor passed,
+// waiting for a TOTP or recovery code. Only the SHA-256 of its value is stored.
+type Challenge struct {
+	Hash         [32]byte
+	UserID       int64
+	Provider     string    // the first factor ("password", a provider name)
+	VerifiedHash string    // the password hash the first factor checked; "" for other providers
+	ExpiresAt    time.Time //
+}
+
+// SecondFactors is an optional ability of a Store: TOTP enrolments, their recovery codes and
+// second-factor challenges. An engine over a store without it offers no second factor. It is
+// safe for concurrent use. A user that does not exist is ErrNotFound. Deleting a user deletes
+// its enrolment, codes and challenges.
+type SecondFactors interface {
+	// TOTP returns the user's enrolment, pending or confirmed, or ErrNotFound.
+	TOTP(ctx context.Context, userID int64) (TOTP, error)
+	// PutTOTP stores t as the user's pending enrolment, replacing a pending one; ErrStale when
+	// the user has a confirmed one, ErrNotFound when the user does not exist.
+	PutTOTP(ctx context.Context, t TOTP) error
+	// ConfirmTOTP confirms the user's pending enrolment, recording step as its last used time
+	// step, and replaces the user's recovery codes with recovery (their SHA-256). ErrNotFound
+	// when the user has no pending enrolment.
+	ConfirmTOTP(ctx context.Context, userID, step int64, recovery [][32]byte) error
+	// UseTOTPStep records step as the last used time step of the user's confirmed enrolment if
+	// it is after the stored one (a conditional update: of concurrent callers with one step,
+	// exactly one succeeds); ErrStale when it is not after, ErrNotFound when the user has no
+	// confirmed enrolment.
+	UseTOTPStep(ctx context.Context, userID, step int64) error
+	// UseRecoveryCode deletes the user's recovery code with the hash; ErrNotFound when there is
+	// none (of concurrent callers with one code, exactly one succeeds).
+	UseRecoveryCode(ctx context.Context, userID int64, hash [32]byte) error
+	// SetRecoveryCodes replaces the user's recovery codes; ErrNotFound when the user has no
+	// confirmed enrolment.
+	SetRecoveryCodes(ctx context.Context, userID int64, recovery [][32]byte) error
+	// RecoveryCodesLeft counts the user's unused recovery codes.
+	RecoveryCodesLeft(ctx context.Context, userID int64) (int, error)
+	// DeleteTOTP deletes the user's enrolment, pending or confirmed, with its recovery codes;
+	// ErrNotFound when there is none.
+	DeleteTOTP(ctx context.Context, userID int64) error
+	// CreateChallenge stores c; ErrNotFound when the user does not exist.
+	CreateChallenge(ctx context.Context, c Challenge) error
+	// Challenge returns the challenge with the hash if it expires after now, or ErrNotFound.
+	Challenge(ctx context.Context, hash [32]byte, now time.Time) (Challenge, error)
+	// ConsumeChallenge deletes the challenge with the hash and returns it if it expires after
+	// now, else ErrNotFound (of concurrent callers, exactly one succeeds).
+	ConsumeChallenge(ctx context.Context, hash [32]byte, now time.Time) (Challenge, error)
+	// DeleteExpiredChallenges deletes the challenges that expired at or before now.
+	DeleteExpiredChallenges(ctx context.Context, now time.Time) (int, error)
+}
+
+// EmailCode is a one-time secret mailed to an address: an email verification link or a
+// sign-in code. Only a digest of it is stored.
+type EmailCode struct {
+	Hash       [32]byte
+	UserID     int64
+	EmailCanon string // the address it was sent to: a code for another address is void
+	Purpose    string // "verify", "signin"
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}
+
+// EmailCodes is an optional ability of a Store: one-time secrets mailed to users' addresses
+// (S40). It is safe for concurrent use. A user that does not exist is ErrNotFound.
+type EmailCodes interface {
+	// CreateEmailCode stores c and voids the user's other codes of its purpose; ErrNotFound
+	// when the user does not exist.
+	CreateEmailCode(ctx context.Context, c EmailCode) error
+	// ConsumeEmailCode deletes the code with the hash and purpose and returns it, if it expires
+	// after now and the user's email is still the one it was sent to (of concurrent callers
+	// exactly one succeeds); in the same transaction the user's email becomes verified at now
+	// (kept when it was already). ErrNotFound otherwise.
+	ConsumeEmailCode(ctx context.Context, hash [32]byte, purpose string, now time.Time) (EmailCode, error)
+	// MarkEmailVerified records the user's email as verified at `at` if it is still
+	// emailCanon (kept when it was already); ErrNotFound otherwise.
+	MarkEmailVerified(ctx context.Context, userID int64, emailCanon string, at time.Time) error
+	// DeleteExpiredEmailCodes deletes the codes that expired at or before now.
+	DeleteExpiredEmailCodes(ctx context.Context, now time.Time) (int, error)
 }

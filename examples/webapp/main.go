@@ -45,6 +45,10 @@ func run(ctx context.Context, addr, dir string) error {
 		Dir:      dir,
 		ResetURL: "http://" + addr + "/reset?token={token}",
 		Logger:   logger,
+		// Verification links at sign-up and email changes, and "email me a code" (issue 19).
+		EmailVerification: authcube.EmailVerifySend,
+		VerifyEmailURL:    "http://" + addr + "/verify-email?token={token}",
+		SignInCodes:       true,
 	})
 	if err != nil {
 		return err

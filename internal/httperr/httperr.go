@@ -29,14 +29,14 @@ func Status(err error) int {
 		return http.StatusInternalServerError
 	}
 	switch ce.Code {
-	case authcube.CodeUnauthorized:
+	case authcube.CodeUnauthorized, authcube.CodeSecondFactorRequired:
 		return http.StatusUnauthorized
 	case authcube.CodeInvalidCredentials:
 		if ce.Field == "old_password" {
 			return http.StatusUnprocessableEntity
 		}
 		return http.StatusUnauthorized
-	case authcube.CodeForbidden, authcube.CodeUserDisabled:
+	case authcube.CodeForbidden, authcube.CodeUserDisabled, authcube.CodeEmailNotVerified:
 		return http.StatusForbidden
 	case authcube.CodeNotFound:
 		return http.StatusNotFound

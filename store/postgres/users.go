@@ -14,7 +14,7 @@ import (
 const userColumnsU = `u.id, coalesce(u.login, ''), coalesce(u.login_canon, ''), coalesce(u.email, ''),
 	coalesce(u.email_canon, ''), coalesce(u.password_hash, ''), u.full_name, u.phone, u.website,
 	u.external_id, u.tags, u.custom_data, u.avatar_uid, u.created_at, u.updated_at, u.last_request_at,
-	u.disabled`
+	u.disabled, u.email_verified_at`
 
 // listColumnsU is userColumnsU without the password hash, which lists never return.
 var listColumnsU = strings.Replace(userColumnsU, "coalesce(u.password_hash, '')", "''", 1)
@@ -28,10 +28,14 @@ func scanUser(row pgx.Row) (store.User, error) {
 	var (
 		u                     store.User
 		created, updated, req int64
+		verified              int64
 	)
 	err := row.Scan(&u.ID, &u.Login, &u.LoginCanon, &u.Email, &u.EmailCanon, &u.PasswordHash, &u.FullName,
 		&u.Phone, &u.Website, &u.ExternalID, &u.Tags, &u.CustomData, &u.AvatarUID, &created, &updated, &req,
-		&u.Disabled)
+		&u.Disabled, &verified)
+	if verified != 0 {
+		u.EmailVerifiedAt = fromMS(verified)
+	}
 	if len(u.Tags) == 0 {
 		u.Tags = nil
 	}
@@ -52,12 +56,12 @@ func createUser(ctx context.Context, tx pgx.Tx, u store.User) (int64, error) {
 	var id int64
 	err := queryRow(ctx, tx, `INSERT INTO users (login, login_canon, email, email_canon, password_hash,
 		full_name, phone, website, external_id, tags, custom_data, avatar_uid,
-		created_at, updated_at, last_request_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		created_at, updated_at, last_request_at, email_verified_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		nullString(u.Login), nullString(u.LoginCanon), nullString(u.Email), nullString(u.EmailCanon),
 		nullString(u.PasswordHash), u.FullName, u.Phone, u.Website, u.ExternalID,
 		tagsOf(u.Tags), u.CustomData, u.AvatarUID,
-		ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastRequestAt)).Scan(&id)
+		ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastRequestAt), msOrZero(u.EmailVerifiedAt)).Scan(&id)
 	return id, err
 }
 
@@ -136,6 +140,9 @@ func (s *Store) UpdateUser(ctx context.Context, c store.UserChange) (store.User,
 		set("login_canon", nullString(deref(c.LoginCanon)))
 	}
 	if c.Email != nil {
+		// A changed address is unverified until confirmed (S40); the old row values are read.
+		sets = append(sets, "email_verified_at = CASE WHEN email_canon IS NOT DISTINCT FROM ? THEN email_verified_at ELSE 0 END")
+		args = append(args, nullString(deref(c.EmailCanon)))
 		set("email", nullString(*c.Email))
 		set("email_canon", nullString(deref(c.EmailCanon)))
 	}

@@ -29,6 +29,9 @@ func (s *Store) AdminUpdateUser(ctx context.Context, c store.UserChange) (store.
 		set("login_canon", nullString(deref(c.LoginCanon)))
 	}
 	if c.Email != nil {
+		// A changed address is unverified until confirmed (S40); the old row values are read.
+		sets = append(sets, "email_verified_at = CASE WHEN email_canon IS ? THEN email_verified_at ELSE 0 END")
+		args = append(args, nullString(deref(c.EmailCanon)))
 		set("email", nullString(*c.Email))
 		set("email_canon", nullString(deref(c.EmailCanon)))
 	}

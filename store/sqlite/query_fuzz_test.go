@@ -178,7 +178,7 @@ func init() {
 		UNION INTERSECT JOIN ON LIKE ESCAPE MATCH count ifnull json_each value n name tag user_id
 		user_tags users u t users_fts rowid counters tag_counts id login login_canon email
 		email_canon password_hash full_name phone website external_id tags custom_data avatar_uid
-		created_at updated_at last_request_at disabled`) {
+		created_at updated_at last_request_at disabled email_verified_at`) {
 		sqlVocabulary[w] = true
 	}
 }

@@ -12,13 +12,13 @@ import (
 )
 
 const userColumns = `id, login, login_canon, email, email_canon, password_hash, full_name, phone,
-	website, external_id, tags, custom_data, avatar_uid, created_at, updated_at, last_request_at, disabled`
+	website, external_id, tags, custom_data, avatar_uid, created_at, updated_at, last_request_at, disabled, email_verified_at`
 
 // insertUser is the one INSERT of a user row.
 const insertUser = `INSERT INTO users (login, login_canon, email, email_canon, password_hash,
 	full_name, phone, website, external_id, tags, custom_data, avatar_uid,
-	created_at, updated_at, last_request_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	created_at, updated_at, last_request_at, email_verified_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 
 // createUser inserts u and its tags and returns its id.
 func createUser(tx *wtx, u store.User) (int64, error) {
@@ -27,7 +27,7 @@ func createUser(tx *wtx, u store.User) (int64, error) {
 		nullString(u.Login), nullString(u.LoginCanon), nullString(u.Email), nullString(u.EmailCanon),
 		nullString(u.PasswordHash), u.FullName, u.Phone, u.Website, u.ExternalID,
 		strings.Join(u.Tags, ","), u.CustomData, u.AvatarUID,
-		ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastRequestAt)).Scan(&id)
+		ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastRequestAt), msOrZero(u.EmailVerifiedAt)).Scan(&id)
 	if err != nil {
 		return 0, conflict(tx, err, u.LoginCanon, u.EmailCanon, 0)
 	}
@@ -115,7 +115,7 @@ func userOf(r row) store.User {
 		PasswordHash: r.Text(5), FullName: r.Text(6), Phone: r.Text(7), Website: r.Text(8),
 		ExternalID: r.Text(9), CustomData: r.Text(11), AvatarUID: r.Text(12),
 		CreatedAt: fromMS(r.Int64(13)), UpdatedAt: fromMS(r.Int64(14)), LastRequestAt: fromMS(r.Int64(15)),
-		Disabled: r.Int64(16) != 0,
+		Disabled: r.Int64(16) != 0, EmailVerifiedAt: fromMSOrZero(r.Int64(17)),
 	}
 	if tags := r.Text(10); tags != "" {
 		u.Tags = strings.Split(tags, ",")
@@ -162,6 +162,9 @@ func (s *Store) UpdateUser(ctx context.Context, c store.UserChange) (store.User,
 		set("login_canon", nullString(deref(c.LoginCanon)))
 	}
 	if c.Email != nil {
+		// A changed address is unverified until confirmed (S40); the old row values are read.
+		sets = append(sets, "email_verified_at = CASE WHEN email_canon IS ? THEN email_verified_at ELSE 0 END")
+		args = append(args, nullString(deref(c.EmailCanon)))
 		set("email", nullString(*c.Email))
 		set("email_canon", nullString(deref(c.EmailCanon)))
 	}

@@ -141,6 +141,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	runReset(t, sub)
 	runThrottles(t, sub)
 	runAdmin(t, sub)
+	runSecondFactors(t, sub)
+	runEmailCodes(t, sub)
 	t.Run("Concurrency", func(t *testing.T) {
 		sub(t, "SameLogin", testConcurrentSameLogin)
 		sub(t, "Sessions", testConcurrentSessions)

@@ -45,7 +45,8 @@ func New(e *authcube.Engine, cfg httpauth.Config) (http.Handler, error) {
 		a.log = slog.Default()
 	}
 	funcs := template.FuncMap{"join": strings.Join}
-	for _, name := range []string{"home", "signup", "signin", "profile", "password", "forgot", "reset", "sessions", "users"} {
+	for _, name := range []string{"home", "signup", "signin", "profile", "password", "forgot", "reset", "sessions", "users",
+		"signin_code", "security", "totp", "recovery", "email_code"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -81,6 +82,7 @@ func New(e *authcube.Engine, cfg httpauth.Config) (http.Handler, error) {
 	mux.Handle("POST /api/tokens", page(a.apiToken))
 	mux.Handle("DELETE /api/tokens", private(a.apiSignOut))
 	mux.Handle("GET /api/me", private(a.apiMe))
+	a.mfaRoutes(mux, page, private)
 	return securityHeaders(auth.Middleware(mux)), nil
 }
 
@@ -88,7 +90,7 @@ func New(e *authcube.Engine, cfg httpauth.Config) (http.Handler, error) {
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin") // reset links carry a token in the query
 		next.ServeHTTP(w, r)
@@ -112,6 +114,7 @@ type view struct {
 	Next          string
 	Sessions      []authcube.Session
 	Users         []authcube.User
+	MFA           mfaView
 }
 
 // render writes a page with status.
@@ -160,6 +163,12 @@ func message(err error) string {
 		return fmt.Sprintf("Too many attempts. Try again in %s.", ce.RetryAfter.Round(time.Second))
 	case ce.Code == authcube.CodeInvalidCredentials && ce.Field == "old_password":
 		return "The current password is not right."
+	case ce.Code == authcube.CodeInvalidCredentials && ce.Field == "code":
+		return "Wrong code."
+	case ce.Code == authcube.CodeInvalidCredentials && ce.Field == "proof":
+		return "Wrong code or password."
+	case ce.Code == authcube.CodeInvalidCredentials && ce.Field == "challenge":
+		return "The sign-in expired. Please sign in again."
 	case ce.Code == authcube.CodeInvalidCredentials:
 		return "Wrong login or password."
 	case ce.Field != "":
@@ -204,7 +213,12 @@ func (a *app) signIn(w http.ResponseWriter, r *http.Request) {
 		c = authcube.Credentials{Email: id, Password: c.Password}
 	}
 	next := httpauth.LocalRedirect(r.PostFormValue("next"))
-	_, err := a.auth.SignInWith(w, r, c, httpauth.SignInOptions{Remember: r.PostFormValue("remember") == "on"})
+	remember := r.PostFormValue("remember") == "on"
+	_, err := a.auth.SignInWith(w, r, c, httpauth.SignInOptions{Remember: remember})
+	if ch, ok := httpauth.Challenge(err); ok {
+		a.codeStep(w, r, http.StatusOK, ch, next, remember, "")
+		return
+	}
 	if err != nil {
 		a.render(w, r, httpauth.Status(err), "signin", view{Title: "Sign in", Error: message(err), Form: map[string]string{"login": id}, Next: next})
 		return
