@@ -141,6 +141,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	runReset(t, sub)
 	runThrottles(t, sub)
 	runAdmin(t, sub)
+	runPasskeys(t, sub)
 	t.Run("Concurrency", func(t *testing.T) {
 		sub(t, "SameLogin", testConcurrentSameLogin)
 		sub(t, "Sessions", testConcurrentSessions)
