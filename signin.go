@@ -242,6 +242,13 @@ func (e *Engine) checkToken(ctx context.Context, op string, c Credentials, addr 
 	if claims.Email != "" && claims.EmailVerified {
 		nu.Email, nu.EmailCanon, _ = canon.Email(claims.Email)
 	}
+	if e.cfg.LinkVerifiedEmail && nu.EmailCanon != "" {
+		if u, ok, err := e.linkByEmail(ctx, c.Provider, claims.Subject, nu.EmailCanon); err != nil {
+			return a.fail(err)
+		} else if ok {
+			return a.succeed(u)
+		}
+	}
 	u, err := e.identityUser(ctx, c.Provider, claims.Subject, nu)
 	if err != nil {
 		return a.fail(err)

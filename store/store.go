@@ -466,6 +466,26 @@ type Passkeys interface {
 	UsePasskey(ctx context.Context, id []byte, oldCount, newCount uint32, credential []byte, at time.Time) error
 }
 
+// Identity is one link of a user to an identity provider's subject.
+type Identity struct {
+	Provider  string
+	Subject   string
+	CreatedAt time.Time
+}
+
+// Linker is an optional ability of a Store: linking a user's further identities (S43). It is
+// safe for concurrent use.
+type Linker interface {
+	// LinkIdentity links (provider, subject) to the user: a *ConflictError with Field
+	// "identity" when that identity exists already (for this user or another), ErrNotFound
+	// when the user does not exist.
+	LinkIdentity(ctx context.Context, userID int64, provider, subject string, at time.Time) error
+	// UnlinkIdentity removes the user's identity at provider; ErrNotFound when there is none.
+	UnlinkIdentity(ctx context.Context, userID int64, provider string) error
+	// UserIdentities returns the user's identities by provider (none is an empty answer).
+	UserIdentities(ctx context.Context, userID int64) ([]Identity, error)
+}
+
 // UserChange is what UpdateUser changes: the fields that are not nil. Login and LoginCanon (and
 // Email and EmailCanon) change together; "" clears them.
 type UserChange struct {

@@ -127,3 +127,43 @@ func (s *Store) UsePasskey(ctx context.Context, id []byte, oldCount, newCount ui
 		return err
 	}))
 }
+
+var _ store.Linker = (*Store)(nil)
+
+// LinkIdentity implements [store.Linker].
+func (s *Store) LinkIdentity(ctx context.Context, userID int64, provider, subject string, at time.Time) error {
+	return wrap("link identity", s.tx(ctx, func(tx pgx.Tx) error {
+		var one int
+		if err := queryRow(ctx, tx, `SELECT 1 FROM users WHERE id = ? FOR SHARE`, userID).Scan(&one); err != nil {
+			return err
+		}
+		_, err := exec(ctx, tx, `INSERT INTO identities (provider, subject, user_id, created_at) VALUES (?, ?, ?, ?)`,
+			provider, subject, userID, ms(at))
+		return err
+	}))
+}
+
+// UnlinkIdentity implements [store.Linker].
+func (s *Store) UnlinkIdentity(ctx context.Context, userID int64, provider string) error {
+	return wrap("unlink identity", affected(exec(ctx, s.pool, `DELETE FROM identities WHERE user_id = ? AND provider = ?`, userID, provider)))
+}
+
+// UserIdentities implements [store.Linker].
+func (s *Store) UserIdentities(ctx context.Context, userID int64) ([]store.Identity, error) {
+	out := []store.Identity{}
+	err := query(ctx, s.pool, `SELECT provider, subject, created_at FROM identities WHERE user_id = ? ORDER BY provider, subject`, []any{userID},
+		func(r pgx.Rows) error {
+			var id store.Identity
+			var at int64
+			if err := r.Scan(&id.Provider, &id.Subject, &at); err != nil {
+				return err
+			}
+			id.CreatedAt = fromMS(at)
+			out = append(out, id)
+			return nil
+		})
+	if err != nil {
+		return nil, wrap("user identities", err)
+	}
+	return out, nil
+}

@@ -145,3 +145,48 @@ func (s *Store) UsePasskey(ctx context.Context, id []byte, oldCount, newCount ui
 		return err
 	}))
 }
+
+var _ store.Linker = (*Store)(nil)
+
+// LinkIdentity implements [store.Linker].
+func (s *Store) LinkIdentity(ctx context.Context, userID int64, provider, subject string, at time.Time) error {
+	return wrap("link identity", s.w.do(ctx, func(tx *wtx) error {
+		var one int
+		if err := tx.queryRow(`SELECT 1 FROM users WHERE id = ?`, userID).Scan(&one); err != nil {
+			return notFound(err)
+		}
+		_, err := tx.exec(`INSERT INTO identities (provider, subject, user_id, created_at) VALUES (?, ?, ?, ?)`,
+			provider, subject, userID, ms(at))
+		if errCode(err) == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+			return &store.ConflictError{Field: "identity"}
+		}
+		return err
+	}))
+}
+
+// UnlinkIdentity implements [store.Linker].
+func (s *Store) UnlinkIdentity(ctx context.Context, userID int64, provider string) error {
+	return wrap("unlink identity", s.w.do(ctx, func(tx *wtx) error {
+		return affected(tx.exec(`DELETE FROM identities WHERE user_id = ? AND provider = ?`, userID, provider))
+	}))
+}
+
+// UserIdentities implements [store.Linker].
+func (s *Store) UserIdentities(ctx context.Context, userID int64) ([]store.Identity, error) {
+	out := []store.Identity{}
+	err := s.read(ctx, `SELECT provider, subject, created_at FROM identities WHERE user_id = ? ORDER BY provider, subject`, []any{userID},
+		func(r row) error {
+			var id store.Identity
+			var at int64
+			if err := r.Scan(&id.Provider, &id.Subject, &at); err != nil {
+				return err
+			}
+			id.CreatedAt = fromMS(at)
+			out = append(out, id)
+			return nil
+		})
+	if err != nil {
+		return nil, wrap("user identities", err)
+	}
+	return out, nil
+}

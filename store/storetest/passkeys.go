@@ -187,3 +187,40 @@ func testPasskeyDeletedWithUser(t *testing.T, s store.Store, p store.Passkeys) {
 	_, err = p.Passkey(ctx, []byte("a"))
 	require.ErrorIs(t, err, store.ErrNotFound)
 }
+
+// runLinker tests the optional store.Linker ability (S43); a store without it skips these.
+func runLinker(t *testing.T, sub func(t *testing.T, name string, f func(t *testing.T, s store.Store))) {
+	t.Run("Linker", func(t *testing.T) {
+		sub(t, "LinkUnlinkList", func(t *testing.T, s store.Store) {
+			l, ok := s.(store.Linker)
+			if !ok {
+				t.Skip("the store has no store.Linker ability")
+			}
+			ctx := t.Context()
+			u := createUser(t, s, newUser("ln01"))
+			v := createUser(t, s, newUser("ln02"))
+			require.NoError(t, l.LinkIdentity(ctx, u.ID, "google", "g-1", at(time.Second)))
+			require.NoError(t, l.LinkIdentity(ctx, u.ID, "apple", "a-1", at(time.Second)))
+			got, err := s.UserByIdentity(ctx, "google", "g-1")
+			require.NoError(t, err)
+			assert.Equal(t, u.ID, got.ID)
+			var ce *store.ConflictError
+			require.ErrorAs(t, l.LinkIdentity(ctx, v.ID, "google", "g-1", at(0)), &ce, "an identity belongs to one user")
+			assert.Equal(t, "identity", ce.Field)
+			require.ErrorIs(t, l.LinkIdentity(ctx, 1<<40, "google", "g-2", at(0)), store.ErrNotFound)
+			ids, err := l.UserIdentities(ctx, u.ID)
+			require.NoError(t, err)
+			require.Len(t, ids, 2)
+			assert.Equal(t, "apple", ids[0].Provider)
+			assert.Equal(t, "g-1", ids[1].Subject)
+			assert.True(t, ids[1].CreatedAt.Equal(at(time.Second)))
+			none, err := l.UserIdentities(ctx, v.ID)
+			require.NoError(t, err)
+			assert.Empty(t, none)
+			require.NoError(t, l.UnlinkIdentity(ctx, u.ID, "google"))
+			require.ErrorIs(t, l.UnlinkIdentity(ctx, u.ID, "google"), store.ErrNotFound)
+			_, err = s.UserByIdentity(ctx, "google", "g-1")
+			require.ErrorIs(t, err, store.ErrNotFound)
+		})
+	})
+}

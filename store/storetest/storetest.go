@@ -142,6 +142,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	runThrottles(t, sub)
 	runAdmin(t, sub)
 	runPasskeys(t, sub)
+	runLinker(t, sub)
 	t.Run("Concurrency", func(t *testing.T) {
 		sub(t, "SameLogin", testConcurrentSameLogin)
 		sub(t, "Sessions", testConcurrentSessions)
