@@ -58,6 +58,7 @@ type oidcFlow struct {
 	Nonce    string    `json:"n"`
 	Verifier string    `json:"v"`
 	Next     string    `json:"r"`
+	Link     bool      `json:"l,omitempty"`
 	Expires  time.Time `json:"e"`
 }
 
@@ -65,7 +66,9 @@ type oidcFlow struct {
 // cfg.Prefix behind Middleware:
 //
 //   - GET {Prefix}{name}/start?next=/page makes a fresh state, nonce and PKCE verifier (S256),
-//     keeps them in an HttpOnly cookie for OIDCFlowMaxAge, and redirects to the provider.
+//     keeps them in an HttpOnly cookie for OIDCFlowMaxAge, and redirects to the provider. With
+//     link=1 (a signed-in user only, else 401) the callback links the provider's identity to
+//     the signed-in user (authcube.Engine.LinkIdentity) instead of signing in.
 //   - GET {Prefix}{name}/callback takes the cookie once (it is cleared whatever happens),
 //     requires the state to match, exchanges the code with the PKCE verifier, and signs in with
 //     the ID token through the engine, which verifies it with the nonce (SignInWith: a fresh
@@ -150,6 +153,13 @@ func (a *Auth) oidcStart(w http.ResponseWriter, r *http.Request, cfg OIDCConfig)
 	}
 	f := oidcFlow{Provider: name, State: random(), Nonce: random(), Verifier: oauth2.GenerateVerifier(),
 		Next: localPath(r.URL.Query().Get("next"), cfg.AfterSignIn), Expires: time.Now().Add(OIDCFlowMaxAge)}
+	if r.URL.Query().Get("link") == "1" {
+		if _, ok := UserFrom(r.Context()); !ok {
+			WriteError(w, r, authcube.ErrUnauthorized)
+			return
+		}
+		f.Link = true
+	}
 	b, _ := json.Marshal(f)
 	a.setCookie(w, a.oidcCookieName(), base64.RawURLEncoding.EncodeToString(b), int(OIDCFlowMaxAge/time.Second))
 	u := oauthConfig(p, prov.Endpoint()).AuthCodeURL(f.State, oauth2.S256ChallengeOption(f.Verifier), gooidc.Nonce(f.Nonce))
@@ -211,6 +221,21 @@ func (a *Auth) oidcCallback(w http.ResponseWriter, r *http.Request, cfg OIDCConf
 	idToken, _ := tok.Extra("id_token").(string)
 	if idToken == "" {
 		refuse("no id_token")
+		return
+	}
+	if f.Link {
+		// Linking to the signed-in user: the engine verifies the token with the nonce.
+		err := a.e.LinkIdentity(oidc.WithNonce(r.Context(), f.Nonce), TokenFrom(r.Context()),
+			authcube.Credentials{Provider: name, Token: idToken})
+		if err != nil {
+			if errors.Is(err, authcube.ErrInvalidCredentials) {
+				refuse("id token refused")
+				return
+			}
+			WriteError(w, r, err)
+			return
+		}
+		http.Redirect(w, r, localPath(f.Next, cfg.AfterSignIn), http.StatusSeeOther)
 		return
 	}
 	_, err = a.SignInWith(w, r.WithContext(oidc.WithNonce(r.Context(), f.Nonce)),

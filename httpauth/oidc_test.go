@@ -167,3 +167,41 @@ func TestOIDCCallbackRefusals(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "replayed in the same browser")
 	assert.Equal(t, "anonymous", s.whoami(t, c))
 }
+
+// S43: a signed-in user links the provider through the code flow (link=1); the provider then
+// signs in to that user. Without a user session, link=1 is refused.
+func TestOIDCLinkToSignedInUser(t *testing.T) {
+	s := newOIDCSite(t)
+	c := browser(nil)
+	resp, err := c.Get(s.srv.URL + "/auth/oidc/idp/start?link=1")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	// Ann signs in with a password (a cookie set by the engine's own session).
+	ann, sess := s.env.SignedIn(t, "ann01")
+	u, _ := url.Parse(s.srv.URL)
+	c.Jar.SetCookies(u, []*http.Cookie{{Name: httpauth.DefaultInsecureCookieName, Value: sess.Token, Path: "/"}})
+	resp, err = c.Get(s.srv.URL + "/auth/oidc/idp/start?link=1&next=/whoami")
+	require.NoError(t, err)
+	resp.Body.Close()
+	id := resp.Request.URL.Query().Get("authRequestID")
+	require.NotEmpty(t, id)
+	resp, err = c.PostForm(s.prov.Issuer+"/login/username", url.Values{"id": {id}, "username": {oidctest.Username}, "password": {oidctest.Password}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	ids, err := s.env.Engine.Identities(t.Context(), sess.Token)
+	require.NoError(t, err)
+	require.Len(t, ids, 1)
+	assert.Equal(t, "idp", ids[0].Provider)
+
+	// A fresh browser signing in with the provider is Ann.
+	c2 := browser(nil)
+	status, _ := s.login(t, c2)
+	require.Equal(t, http.StatusOK, status)
+	me, err := s.env.Engine.User(t.Context(), sess.Token, ann.ID)
+	require.NoError(t, err)
+	assert.Equal(t, ann.ID, me.ID)
+	assert.Equal(t, me.Email, s.whoami(t, c2), "the same user (whoami shows the email)")
+}
