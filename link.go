@@ -162,3 +162,23 @@ func (e *Engine) Identities(ctx context.Context, token string) ([]LinkedIdentity
 	}
 	return out, nil
 }
+
+// HasPassword reports whether the signed-in user has a password; see [Engine.HasPassword].
+func (c *Client) HasPassword(ctx context.Context) (bool, error) {
+	return call(c, ctx, func(ctx context.Context, token string) (bool, error) { return c.e.HasPassword(ctx, token) })
+}
+
+// LinkIdentity links a provider's identity to the signed-in user; see [Engine.LinkIdentity].
+func (c *Client) LinkIdentity(ctx context.Context, cr Credentials) error {
+	return c.Do(ctx, func(ctx context.Context, token string) error { return c.e.LinkIdentity(ctx, token, cr) })
+}
+
+// UnlinkIdentity removes one of the signed-in user's identities; see [Engine.UnlinkIdentity].
+func (c *Client) UnlinkIdentity(ctx context.Context, provider string) error {
+	return c.Do(ctx, func(ctx context.Context, token string) error { return c.e.UnlinkIdentity(ctx, token, provider) })
+}
+
+// Identities lists the providers the signed-in user can sign in with; see [Engine.Identities].
+func (c *Client) Identities(ctx context.Context) ([]LinkedIdentity, error) {
+	return call(c, ctx, func(ctx context.Context, token string) ([]LinkedIdentity, error) { return c.e.Identities(ctx, token) })
+}
