@@ -129,6 +129,12 @@ type Config struct {
 	// TOTPIssuer is the issuer an authenticator app shows beside a TOTP enrolment; "" means
 	// "authcube".
 	TOTPIssuer string
+	// LinkVerifiedEmail, when true, makes a provider token whose email the provider states as
+	// verified sign in to the local user with that email (linking the provider's identity to
+	// it) instead of creating a new user. False (the default) keeps accounts keyed by
+	// (provider, subject) alone and never merged by email (S22, S43): turn it on only for
+	// providers whose verified emails you trust as much as your own email checks.
+	LinkVerifiedEmail bool
 	// OnEvent, when set, receives every [Event] after its change has committed, on the goroutine
 	// of the call that caused it, with no engine lock held. It must not block for long.
 	OnEvent func(Event)

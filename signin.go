@@ -257,6 +257,13 @@ func (e *Engine) checkToken(ctx context.Context, op string, c Credentials, addr 
 		nu.Email, nu.EmailCanon, _ = canon.Email(claims.Email)
 		nu.EmailVerifiedAt = e.now() // the provider verified it (S40)
 	}
+	if e.cfg.LinkVerifiedEmail && nu.EmailCanon != "" {
+		if u, ok, err := e.linkByEmail(ctx, c.Provider, claims.Subject, nu.EmailCanon); err != nil {
+			return a.fail(err)
+		} else if ok {
+			return a.succeed(u)
+		}
+	}
 	u, err := e.identityUser(ctx, c.Provider, claims.Subject, nu)
 	if err != nil {
 		return a.fail(err)

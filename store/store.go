@@ -423,6 +423,80 @@ type Secrets interface {
 	Secret(ctx context.Context, name string, candidate []byte) ([]byte, error)
 }
 
+// PasskeyProvider is the identity provider under which a store links a user with passkeys:
+// the identity (PasskeyProvider, the user's id in decimal) exists while the user has at least
+// one passkey, so a passkey sign-in finds its user as any provider's does.
+const PasskeyProvider = "passkey"
+
+// Passkey is a WebAuthn credential of a user, keyed by its credential id (unique).
+type Passkey struct {
+	ID         []byte // the credential id
+	UserID     int64
+	Name       string
+	Credential []byte // the credential as package passkey encodes it (public key, flags, transports)
+	SignCount  uint32
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+}
+
+// PasskeyChallenge is a pending WebAuthn ceremony: single use, until ExpiresAt.
+type PasskeyChallenge struct {
+	ID        string // the challenge, base64url
+	UserID    int64  // the user registering or signing in; 0 for a discoverable sign-in
+	Kind      string // "register" or "login"
+	Data      []byte // the ceremony's session data
+	ExpiresAt time.Time
+}
+
+// Passkeys is an optional ability of a Store: WebAuthn credentials and pending ceremonies
+// (S42). Package passkey finds it by type assertion. It is safe for concurrent use.
+type Passkeys interface {
+	// CreatePasskeyChallenge stores c, and drops the challenges that expired before now. A
+	// challenge id that exists already is a *ConflictError with Field "challenge".
+	CreatePasskeyChallenge(ctx context.Context, c PasskeyChallenge, now time.Time) error
+	// TakePasskeyChallenge deletes the challenge id and returns it: ErrNotFound when it is
+	// unknown, taken already or expired at now. Of concurrent takers one gets it.
+	TakePasskeyChallenge(ctx context.Context, id string, now time.Time) (PasskeyChallenge, error)
+	// CreatePasskey stores p and links the user's PasskeyProvider identity. A credential id
+	// that exists already is a *ConflictError with Field "passkey"; a user that does not exist
+	// is ErrNotFound.
+	CreatePasskey(ctx context.Context, p Passkey) error
+	// Passkey returns the passkey of a credential id, or ErrNotFound.
+	Passkey(ctx context.Context, id []byte) (Passkey, error)
+	// UserPasskeys returns the user's passkeys, oldest first (none is an empty answer).
+	UserPasskeys(ctx context.Context, userID int64) ([]Passkey, error)
+	// RenamePasskey renames the user's passkey id; ErrNotFound when the user has no such one.
+	RenamePasskey(ctx context.Context, userID int64, id []byte, name string) error
+	// DeletePasskey deletes the user's passkey id, and the user's PasskeyProvider identity
+	// with the last one; ErrNotFound when the user has no such one.
+	DeletePasskey(ctx context.Context, userID int64, id []byte) error
+	// UsePasskey records a sign-in with passkey id: the sign count becomes newCount, the
+	// credential data credential and the last use at, only when the stored count is still
+	// oldCount (ErrStale otherwise: another sign-in with the same count won, as a clone's
+	// would); ErrNotFound when it is gone.
+	UsePasskey(ctx context.Context, id []byte, oldCount, newCount uint32, credential []byte, at time.Time) error
+}
+
+// Identity is one link of a user to an identity provider's subject.
+type Identity struct {
+	Provider  string
+	Subject   string
+	CreatedAt time.Time
+}
+
+// Linker is an optional ability of a Store: linking a user's further identities (S43). It is
+// safe for concurrent use.
+type Linker interface {
+	// LinkIdentity links (provider, subject) to the user: a *ConflictError with Field
+	// "identity" when that identity exists already (for this user or another), ErrNotFound
+	// when the user does not exist.
+	LinkIdentity(ctx context.Context, userID int64, provider, subject string, at time.Time) error
+	// UnlinkIdentity removes the user's identity at provider; ErrNotFound when there is none.
+	UnlinkIdentity(ctx context.Context, userID int64, provider string) error
+	// UserIdentities returns the user's identities by provider (none is an empty answer).
+	UserIdentities(ctx context.Context, userID int64) ([]Identity, error)
+}
+
 // UserChange is what UpdateUser changes: the fields that are not nil. Login and LoginCanon (and
 // Email and EmailCanon) change together; "" clears them.
 type UserChange struct {

@@ -1,6 +1,6 @@
 // Command webapp serves the example web app (package app) on http://127.0.0.1:8080 over
 // ./authcube-data: sign-up, sign-in with remember-me, profile and avatar, password change and
-// reset, sessions with revocation, users by tag, and a JSON API with Bearer tokens. Mail (the
+// reset, sessions with revocation, passkeys, users by tag, and a JSON API with Bearer tokens. Mail (the
 // reset links) goes to ./authcube-data/outbox, one .eml file per message.
 //
 //	go run ./examples/webapp
@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -26,6 +27,8 @@ import (
 	"github.com/authcube/authcube"
 	"github.com/authcube/authcube/examples/webapp/app"
 	"github.com/authcube/authcube/httpauth"
+	"github.com/authcube/authcube/identity"
+	"github.com/authcube/authcube/passkey"
 )
 
 func main() {
@@ -41,6 +44,16 @@ func main() {
 
 func run(ctx context.Context, addr, dir string) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// Passkeys need a domain, not an IP address: open the app at http://localhost:PORT.
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	pk, err := passkey.New(passkey.Config{RPID: "localhost", RPName: "authcube web app",
+		Origins: []string{"http://localhost:" + port}, Logger: logger})
+	if err != nil {
+		return err
+	}
 	engine, err := authcube.Open(ctx, authcube.Config{
 		Dir:      dir,
 		ResetURL: "http://" + addr + "/reset?token={token}",
@@ -49,12 +62,16 @@ func run(ctx context.Context, addr, dir string) error {
 		EmailVerification: authcube.EmailVerifySend,
 		VerifyEmailURL:    "http://" + addr + "/verify-email?token={token}",
 		SignInCodes:       true,
+		Providers:         map[string]identity.TokenVerifier{passkey.Provider: pk},
 	})
 	if err != nil {
 		return err
 	}
 	defer engine.Close()
-	h, err := app.New(engine, httpauth.Config{Insecure: true, Logger: logger})
+	if err := pk.Attach(engine); err != nil {
+		return err
+	}
+	h, err := app.NewWith(engine, httpauth.Config{Insecure: true, Logger: logger}, app.Options{Passkeys: pk})
 	if err != nil {
 		return err
 	}
@@ -63,7 +80,7 @@ func run(ctx context.Context, addr, dir string) error {
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 	}
 	outbox, _ := filepath.Abs(filepath.Join(dir, "outbox"))
-	fmt.Printf("serving http://%s\nmail (password reset links) goes to %s, one .eml file per message\n", addr, outbox)
+	fmt.Printf("serving http://%s (passkeys at http://localhost:%s)\nmail (password reset links) goes to %s, one .eml file per message\n", addr, port, outbox)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	select {

@@ -147,9 +147,11 @@ func retryable(err error) bool {
 
 // conflictFields maps the unique constraints to the ConflictError field they mean.
 var conflictFields = map[string]string{
-	"users_login_canon_key": "login",
-	"users_email_canon_key": "email",
-	"identities_pkey":       "identity",
+	"users_login_canon_key":   "login",
+	"users_email_canon_key":   "email",
+	"identities_pkey":         "identity",
+	"passkeys_pkey":           "passkey",
+	"passkey_challenges_pkey": "challenge",
 }
 
 // classify turns driver errors into the store's: a unique violation of a known constraint is a

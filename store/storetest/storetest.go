@@ -143,6 +143,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	runAdmin(t, sub)
 	runSecondFactors(t, sub)
 	runEmailCodes(t, sub)
+	runPasskeys(t, sub)
+	runLinker(t, sub)
 	t.Run("Concurrency", func(t *testing.T) {
 		sub(t, "SameLogin", testConcurrentSameLogin)
 		sub(t, "Sessions", testConcurrentSessions)

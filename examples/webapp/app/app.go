@@ -1,5 +1,5 @@
-// Package app is the example web app: a server-rendered site (html/template, no JavaScript)
-// on authcube through httpauth. It shows sign-up, sign-in with remember-me, profile editing,
+// Package app is the example web app: a server-rendered site (html/template; JavaScript
+// only for passkeys) on authcube through httpauth. It shows sign-up, sign-in with remember-me, profile editing,
 // an avatar, password change, forgotten passwords, the user's sessions with revocation, sign
 // out everywhere, users by tag, and a small JSON API with Bearer tokens.
 //
@@ -20,15 +20,31 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/authcube/authcube"
 	"github.com/authcube/authcube/httpauth"
+	"github.com/authcube/authcube/passkey"
 )
 
 //go:embed templates/*.html
 var templateFS embed.FS
+
+//go:embed static/passkeys.js
+var passkeysJS []byte
+
+// Options turns on the app's optional sign-in methods.
+type Options struct {
+	// Passkeys, when set (and attached to the engine, which has it in Config.Providers under
+	// passkey.Provider), adds "Sign in with a passkey" and a Passkeys page to add and remove
+	// them.
+	Passkeys *passkey.Service
+	// OIDC, when it has providers, adds "Sign in with NAME" links for the authorization-code
+	// flow of each, served at httpauth.DefaultOIDCPrefix (Prefix is ignored).
+	OIDC httpauth.OIDCConfig
+}
 
 // MaxAvatarBytes caps an avatar upload.
 const MaxAvatarBytes = 2 << 20
@@ -36,17 +52,26 @@ const MaxAvatarBytes = 2 << 20
 // New returns the app's handler over e, with the HTTP layer configured by cfg (Insecure for
 // plain http://127.0.0.1 development). The handler is safe for concurrent use.
 func New(e *authcube.Engine, cfg httpauth.Config) (http.Handler, error) {
+	return NewWith(e, cfg, Options{})
+}
+
+// NewWith is New with the optional sign-in methods of opts.
+func NewWith(e *authcube.Engine, cfg httpauth.Config, opts Options) (http.Handler, error) {
 	auth, err := httpauth.New(e, cfg)
 	if err != nil {
 		return nil, err
 	}
-	a := &app{e: e, auth: auth, log: cfg.Logger, pages: map[string]*template.Template{}}
+	a := &app{e: e, auth: auth, log: cfg.Logger, pages: map[string]*template.Template{}, pk: opts.Passkeys}
+	for name := range opts.OIDC.Providers {
+		a.providers = append(a.providers, name)
+	}
+	slices.Sort(a.providers)
 	if a.log == nil {
 		a.log = slog.Default()
 	}
 	funcs := template.FuncMap{"join": strings.Join}
 	for _, name := range []string{"home", "signup", "signin", "profile", "password", "forgot", "reset", "sessions", "users",
-		"signin_code", "security", "totp", "recovery", "email_code"} {
+		"signin_code", "security", "totp", "recovery", "email_code", "passkeys"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -83,14 +108,51 @@ func New(e *authcube.Engine, cfg httpauth.Config) (http.Handler, error) {
 	mux.Handle("DELETE /api/tokens", private(a.apiSignOut))
 	mux.Handle("GET /api/me", private(a.apiMe))
 	a.mfaRoutes(mux, page, private)
+	if a.pk != nil {
+		mux.Handle("/auth/passkeys/", auth.Passkeys(a.pk, httpauth.DefaultPasskeyPrefix))
+		mux.Handle("GET /passkeys", private(a.passkeys))
+		mux.Handle("POST /passkeys/{id}/remove", private(a.removePasskey))
+		mux.HandleFunc("GET /static/passkeys.js", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+			_, _ = w.Write(passkeysJS)
+		})
+	}
+	if len(opts.OIDC.Providers) > 0 {
+		oc := opts.OIDC
+		oc.Prefix = httpauth.DefaultOIDCPrefix
+		flow, err := auth.OIDC(oc)
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle(httpauth.DefaultOIDCPrefix, flow)
+	}
 	return securityHeaders(auth.Middleware(mux)), nil
 }
 
-// securityHeaders sets the headers every page carries: no scripts at all, no framing.
+func (a *app) passkeys(w http.ResponseWriter, r *http.Request) {
+	list, err := a.pk.Passkeys(r.Context(), httpauth.TokenFrom(r.Context()))
+	if err != nil {
+		a.formError(w, r, "passkeys", "Passkeys", err, nil)
+		return
+	}
+	a.render(w, r, http.StatusOK, "passkeys", view{Title: "Passkeys", Passkeys: list})
+}
+
+// removePasskey removes one; never the last way in (the passkey package refuses it).
+func (a *app) removePasskey(w http.ResponseWriter, r *http.Request) {
+	if err := a.pk.Remove(r.Context(), httpauth.TokenFrom(r.Context()), r.PathValue("id")); err != nil {
+		a.formError(w, r, "passkeys", "Passkeys", err, nil)
+		return
+	}
+	redirect(w, r, "/passkeys?done=passkey-removed")
+}
+
+// securityHeaders sets the headers every page carries: scripts only as same-origin files (the
+// passkey page's), fetches only to this origin, no framing.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin") // reset links carry a token in the query
 		next.ServeHTTP(w, r)
@@ -98,10 +160,12 @@ func securityHeaders(next http.Handler) http.Handler {
 }
 
 type app struct {
-	e     *authcube.Engine
-	auth  *httpauth.Auth
-	log   *slog.Logger
-	pages map[string]*template.Template
+	pk        *passkey.Service
+	providers []string
+	e         *authcube.Engine
+	auth      *httpauth.Auth
+	log       *slog.Logger
+	pages     map[string]*template.Template
 }
 
 // view is what a page template gets.
@@ -115,6 +179,9 @@ type view struct {
 	Sessions      []authcube.Session
 	Users         []authcube.User
 	MFA           mfaView
+	Passkeys      []passkey.Passkey
+	PasskeysOn    bool     // the app offers passkeys
+	Providers     []string // OpenID providers to sign in with
 }
 
 // render writes a page with status.
@@ -123,6 +190,7 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name st
 		v.User = &u
 	}
 	v.Session, _ = httpauth.SessionFrom(r.Context())
+	v.PasskeysOn, v.Providers = a.pk != nil, a.providers
 	if v.Notice == "" {
 		v.Notice = notices[r.URL.Query().Get("done")]
 	}
@@ -137,14 +205,16 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, name st
 // notices are the messages a redirect may ask for with ?done=: fixed texts, so no link can
 // make the app show words of an attacker's choosing.
 var notices = map[string]string{
-	"signup":   "Welcome! Your account is ready.",
-	"profile":  "Profile saved.",
-	"avatar":   "Avatar updated.",
-	"password": "Password changed. Your other sessions were signed out.",
-	"forgot":   "If an account has this address, a reset link is on its way.",
-	"reset":    "Password reset. Sign in with the new one.",
-	"revoked":  "Session revoked.",
-	"signout":  "Signed out.",
+	"signup":          "Welcome! Your account is ready.",
+	"profile":         "Profile saved.",
+	"avatar":          "Avatar updated.",
+	"password":        "Password changed. Your other sessions were signed out.",
+	"forgot":          "If an account has this address, a reset link is on its way.",
+	"reset":           "Password reset. Sign in with the new one.",
+	"revoked":         "Session revoked.",
+	"signout":         "Signed out.",
+	"passkey":         "Passkey added.",
+	"passkey-removed": "Passkey removed.",
 }
 
 // formError renders a form again with the error's safe message and its status.
