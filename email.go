@@ -257,17 +257,17 @@ func (e *Engine) sendSignInCode(ctx context.Context, emailCanon string) error {
 // checkEmailCode signs in with a mailed code: Credentials{Email, Code}. The attempt is
 // throttled per address and per client as a password is; the code is single use and verifies
 // the address (S40).
-func (e *Engine) checkEmailCode(ctx context.Context, op string, c Credentials, addr netip.Addr) (store.User, string, error) {
+func (e *Engine) checkEmailCode(ctx context.Context, op string, c Credentials, addr netip.Addr) (store.User, firstFactor, error) {
 	ec := e.emailCodes()
 	switch {
 	case !e.cfg.SignInCodes || ec == nil:
-		return store.User{}, "", invalid(op, "code", "sign-in codes are not enabled")
+		return store.User{}, firstFactor{}, invalid(op, "code", "sign-in codes are not enabled")
 	case c.Email == "":
-		return store.User{}, "", invalid(op, "email", "is required with a code")
+		return store.User{}, firstFactor{}, invalid(op, "email", "is required with a code")
 	case c.Login != "" || c.Password != "" || c.Provider != "" || c.Token != "":
-		return store.User{}, "", invalid(op, "code", "give an email and a code only")
+		return store.User{}, firstFactor{}, invalid(op, "code", "give an email and a code only")
 	case len(c.Email) > maxEmailInput:
-		return store.User{}, "", invalid(op, "email", "must be at most 254 characters")
+		return store.User{}, firstFactor{}, invalid(op, "email", "must be at most 254 characters")
 	}
 	key := canon.Fold(c.Email)
 	if _, k, err := canon.Email(c.Email); err == nil {
@@ -279,7 +279,7 @@ func (e *Engine) checkEmailCode(ctx context.Context, op string, c Credentials, a
 	}
 	a, err := e.attempt(ctx, op, c.Email, providerEmailCode, keys...)
 	if err != nil {
-		return store.User{}, "", err
+		return store.User{}, firstFactor{}, err
 	}
 	defer a.finish()
 	code := strings.TrimSpace(c.Code)

@@ -366,19 +366,19 @@ func (e *Engine) CreateUserSession(ctx context.Context, c Credentials) (Session,
 		return Session{}, err
 	}
 	defer e.done()
-	u, provider, err := e.checkCredentials(ctx, op, c)
+	u, ff, err := e.checkCredentials(ctx, op, c)
 	if err != nil {
 		return Session{}, err
 	}
-	if err := e.secondFactorChallenge(ctx, op, u, provider); err != nil {
+	if err := e.secondFactorChallenge(ctx, op, u, ff); err != nil {
 		return Session{}, err
 	}
-	s, token, err := e.createSession(ctx, op, u.ID, provider, u.PasswordHash)
+	s, token, err := e.createSession(ctx, op, u.ID, ff.provider, u.PasswordHash)
 	if err != nil {
 		return Session{}, err
 	}
 	e.emit(Event{Kind: SessionCreated, SessionID: s.ID, UserID: u.ID, At: s.CreatedAt})
-	e.emit(Event{Kind: SignedIn, SessionID: s.ID, UserID: u.ID, Provider: provider, At: s.CreatedAt})
+	e.emit(Event{Kind: SignedIn, SessionID: s.ID, UserID: u.ID, Provider: ff.provider, At: s.CreatedAt})
 	return e.publicSession(s, token), nil
 }
 
@@ -408,15 +408,15 @@ func (e *Engine) SignIn(ctx context.Context, token string, c Credentials) (User,
 		return User{}, err
 	}
 	defer done()
-	u, provider, err := e.checkCredentials(ctx, op, c)
+	u, ff, err := e.checkCredentials(ctx, op, c)
 	if err != nil {
 		return User{}, err
 	}
-	if err := e.secondFactorChallenge(ctx, op, u, provider); err != nil {
+	if err := e.secondFactorChallenge(ctx, op, u, ff); err != nil {
 		return User{}, err // the session stays as it was; CompleteSignIn makes a fresh one
 	}
 	now := e.now()
-	err = e.store.SignInSession(ctx, s.TokenHash, u.ID, provider, u.PasswordHash, now)
+	err = e.store.SignInSession(ctx, s.TokenHash, u.ID, ff.provider, u.PasswordHash, now)
 	e.revoked(s.TokenHash) // the cached entry acts for the old user: reload it
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) { // the session or the user went meanwhile
@@ -424,7 +424,7 @@ func (e *Engine) SignIn(ctx context.Context, token string, c Credentials) (User,
 		}
 		return User{}, storeErr(op, err)
 	}
-	e.emit(Event{Kind: SignedIn, SessionID: s.ID, UserID: u.ID, Provider: provider, At: now})
+	e.emit(Event{Kind: SignedIn, SessionID: s.ID, UserID: u.ID, Provider: ff.provider, At: now})
 	u.LastRequestAt = now
 	return publicUser(u), nil
 }

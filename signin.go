@@ -38,10 +38,10 @@ const (
 // (Config.Providers), or a login the custom identity provider (Config.Identity) accepts. Every
 // failure is the one ErrInvalidCredentials (S8), after the throttle (S9, S36) admitted the
 // attempt. It returns the user and the provider name for events.
-func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials) (store.User, string, error) {
+func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials) (store.User, firstFactor, error) {
 	addr, err := parseClientAddr(op, c.ClientAddr)
 	if err != nil {
-		return store.User{}, "", err
+		return store.User{}, firstFactor{}, err
 	}
 	switch {
 	case c.Code != "":
@@ -49,15 +49,15 @@ func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials)
 	case c.Provider != "" || c.Token != "":
 		return e.checkToken(ctx, op, c, addr)
 	case c.Login != "" && c.Email != "":
-		return store.User{}, "", invalid(op, "login", "give a login or an email, not both")
+		return store.User{}, firstFactor{}, invalid(op, "login", "give a login or an email, not both")
 	case c.Login == "" && c.Email == "":
-		return store.User{}, "", invalid(op, "login", "is required")
+		return store.User{}, firstFactor{}, invalid(op, "login", "is required")
 	case len(c.Login) > maxLoginInput:
-		return store.User{}, "", invalid(op, "login", "must be 3 to 64 characters")
+		return store.User{}, firstFactor{}, invalid(op, "login", "must be 3 to 64 characters")
 	case len(c.Email) > maxEmailInput:
-		return store.User{}, "", invalid(op, "email", "must be at most 254 characters")
+		return store.User{}, firstFactor{}, invalid(op, "email", "must be at most 254 characters")
 	case c.Password == "":
-		return store.User{}, "", invalid(op, "password", "is required")
+		return store.User{}, firstFactor{}, invalid(op, "password", "is required")
 	}
 	// The canonical key: throttling and the look-up use it, for unknown accounts too.
 	var kind, lookup string
@@ -88,7 +88,7 @@ func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials)
 		u, err = find(ctx, lookup)
 		looked = true
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return store.User{}, "", storeErr(op, err) // fail closed (S29)
+			return store.User{}, firstFactor{}, storeErr(op, err) // fail closed (S29)
 		}
 		if err == nil && u.ID == deviceUser {
 			keys = []throttleKey{dk}
@@ -99,7 +99,7 @@ func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials)
 	}
 	a, aerr := e.attempt(ctx, op, c.Login+c.Email, providerPassword, keys...)
 	if aerr != nil {
-		return store.User{}, "", aerr
+		return store.User{}, firstFactor{}, aerr
 	}
 	defer a.finish()
 
@@ -149,7 +149,7 @@ func (e *Engine) checkCredentials(ctx context.Context, op string, c Credentials)
 		a.ok = true
 		err := errorFor(ErrEmailNotVerified, a.op, "email")
 		e.emit(Event{Kind: SignInFailed, UserID: u.ID, Login: a.who, Provider: a.provider, Err: err})
-		return store.User{}, "", err
+		return store.User{}, firstFactor{}, err
 	}
 	return a.succeed(u) // u.PasswordHash: the hash verified, which the session write re-checks
 }
@@ -162,6 +162,16 @@ type signInAttempt struct {
 	keys     []throttleKey
 	provider string
 	ok       bool
+	// multiFactor is set by a provider that verified more than one factor (a passkey with
+	// user verification): the sign-in then satisfies the second factor too.
+	multiFactor bool
+}
+
+// firstFactor says how a sign-in's first factor was made: the provider name for events and
+// sessions, and whether the provider verified more than one factor.
+type firstFactor struct {
+	provider    string
+	multiFactor bool
 }
 
 // attempt asks the throttle to admit an attempt counted against keys (S9, S36). who is the
@@ -176,25 +186,25 @@ func (e *Engine) attempt(ctx context.Context, op, who, provider string, keys ...
 
 // fail ends the attempt with the one sign-in error, emitting SignInFailed; a cause (a store or
 // provider outage) is kept for the logs, and still denies.
-func (a *signInAttempt) fail(cause error) (store.User, string, error) {
+func (a *signInAttempt) fail(cause error) (store.User, firstFactor, error) {
 	err := errorFor(ErrInvalidCredentials, a.op, "")
 	if cause != nil {
 		err.Err = cause
 	}
 	a.e.emit(Event{Kind: SignInFailed, Login: a.who, Provider: a.provider, Err: err})
-	return store.User{}, "", err
+	return store.User{}, firstFactor{}, err
 }
 
 // succeed ends the attempt with the user whose credentials were right; a disabled user is
 // refused with ErrUserDisabled, and the attempt counts as a failure (S44).
-func (a *signInAttempt) succeed(u store.User) (store.User, string, error) {
+func (a *signInAttempt) succeed(u store.User) (store.User, firstFactor, error) {
 	if u.Disabled {
 		err := errorFor(ErrUserDisabled, a.op, "")
 		a.e.emit(Event{Kind: SignInFailed, UserID: u.ID, Login: a.who, Provider: a.provider, Err: err})
-		return store.User{}, "", err
+		return store.User{}, firstFactor{}, err
 	}
 	a.ok = true
-	return u, a.provider, nil
+	return u, firstFactor{provider: a.provider, multiFactor: a.multiFactor}, nil
 }
 
 func (a *signInAttempt) finish() {
@@ -203,17 +213,17 @@ func (a *signInAttempt) finish() {
 
 // checkToken signs in with a provider token: the verifier of Config.Providers checks it, and
 // the local user of (provider, subject) is found or created (S22).
-func (e *Engine) checkToken(ctx context.Context, op string, c Credentials, addr netip.Addr) (store.User, string, error) {
+func (e *Engine) checkToken(ctx context.Context, op string, c Credentials, addr netip.Addr) (store.User, firstFactor, error) {
 	verifier, ok := e.cfg.Providers[c.Provider]
 	switch {
 	case c.Provider == "":
-		return store.User{}, "", invalid(op, "provider", "is required with a token")
+		return store.User{}, firstFactor{}, invalid(op, "provider", "is required with a token")
 	case !ok:
-		return store.User{}, "", invalid(op, "provider", "is not configured")
+		return store.User{}, firstFactor{}, invalid(op, "provider", "is not configured")
 	case c.Token == "":
-		return store.User{}, "", invalid(op, "token", "is required")
+		return store.User{}, firstFactor{}, invalid(op, "token", "is required")
 	case c.Login != "" || c.Email != "" || c.Password != "":
-		return store.User{}, "", invalid(op, "provider", "give a provider token or a login and password, not both")
+		return store.User{}, firstFactor{}, invalid(op, "provider", "give a provider token or a login and password, not both")
 	}
 	keys := []throttleKey{{key: digestKey("token", c.Provider+"\x00"+tokenSubjectHint(c.Token)), p: e.cfg.Throttle}}
 	if ck, ok := e.clientKey(addr); ok {
@@ -221,7 +231,7 @@ func (e *Engine) checkToken(ctx context.Context, op string, c Credentials, addr 
 	}
 	a, err := e.attempt(ctx, op, "", c.Provider, keys...)
 	if err != nil {
-		return store.User{}, "", err
+		return store.User{}, firstFactor{}, err
 	}
 	defer a.finish()
 	if len(c.Token) > maxProviderSecret {
@@ -234,6 +244,7 @@ func (e *Engine) checkToken(ctx context.Context, op string, c Credentials, addr 
 		}
 		return a.fail(scrubSecret(err, c.Token)) // a verifier may quote what it refused (S28)
 	}
+	a.multiFactor = claims.MultiFactor
 	if claims.Subject == "" {
 		return a.fail(errors.New("authcube: provider returned no subject"))
 	}
@@ -280,11 +291,11 @@ func externalPasswordOK(p string) bool { return len(p) <= maxProviderSecret && u
 // local password rules (they may be tokens of the external system) but are capped. Every
 // failure past the cap costs one (dummy) verify, as a local account's does, so the time of a
 // failure does not tell local accounts from the provider's or from unknown logins (S8).
-func (e *Engine) checkExternalPassword(ctx context.Context, a *signInAttempt, c Credentials) (store.User, string, error) {
+func (e *Engine) checkExternalPassword(ctx context.Context, a *signInAttempt, c Credentials) (store.User, firstFactor, error) {
 	if !externalPasswordOK(c.Password) {
 		return a.fail(nil)
 	}
-	fail := func(cause error) (store.User, string, error) {
+	fail := func(cause error) (store.User, firstFactor, error) {
 		_, _, _ = e.hasher.verify(ctx, "", c.Password)
 		return a.fail(cause)
 	}

@@ -505,13 +505,13 @@ func (e *Engine) SecondFactor(ctx context.Context, token string) (SecondFactorSt
 // secondFactorChallenge is called after a right first factor: when the user has a confirmed
 // TOTP enrolment (and the provider is not exempt) it stores a challenge and returns
 // ErrSecondFactorRequired carrying it; otherwise nil. A store outage denies (S29).
-func (e *Engine) secondFactorChallenge(ctx context.Context, op string, u store.User, provider string) error {
+func (e *Engine) secondFactorChallenge(ctx context.Context, op string, u store.User, ff firstFactor) error {
 	sf, ok := e.store.(store.SecondFactors)
-	if !ok {
+	if !ok || ff.multiFactor { // a passkey with user verification is two factors already
 		return nil
 	}
 	for _, p := range e.cfg.SecondFactorExempt {
-		if p == provider {
+		if p == ff.provider {
 			return nil
 		}
 	}
@@ -527,14 +527,14 @@ func (e *Engine) secondFactorChallenge(ctx context.Context, op string, u store.U
 		return internal(op, err)
 	}
 	now := e.now()
-	c := store.Challenge{Hash: hash, UserID: u.ID, Provider: provider, VerifiedHash: u.PasswordHash, ExpiresAt: now.Add(ChallengeTTL)}
+	c := store.Challenge{Hash: hash, UserID: u.ID, Provider: ff.provider, VerifiedHash: u.PasswordHash, ExpiresAt: now.Add(ChallengeTTL)}
 	if err := sf.CreateChallenge(ctx, c); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return errorFor(ErrInvalidCredentials, op, "")
 		}
 		return storeErr(op, err)
 	}
-	e.emit(Event{Kind: SecondFactorRequired, UserID: u.ID, Provider: provider, At: now})
+	e.emit(Event{Kind: SecondFactorRequired, UserID: u.ID, Provider: ff.provider, At: now})
 	ce := errorFor(ErrSecondFactorRequired, op, "")
 	ce.Challenge = challenge
 	return ce

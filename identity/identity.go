@@ -39,6 +39,10 @@ type Claims struct {
 	SignInProvider string    // how the user signed in at the provider: "phone", "password", ...
 	IssuedAt       time.Time //
 	ExpiresAt      time.Time //
+	// MultiFactor is set by a verifier that checked more than one factor of the user, as a
+	// passkey whose authenticator verified the user (a PIN or biometric besides possession):
+	// the sign-in then satisfies a second factor the user has enrolled.
+	MultiFactor bool
 }
 
 // TokenVerifier checks a provider token (a Firebase ID token, say) and returns its claims, or

@@ -25,6 +25,7 @@ type authenticator struct {
 	counter uint32
 	origin  string
 	rpID    string
+	noUV    bool // the user was present but not verified (no PIN or biometric)
 }
 
 func newAuthenticator(t *testing.T, origin, rpID string) *authenticator {
@@ -54,6 +55,9 @@ func (a *authenticator) authData(attested bool) []byte {
 	h := sha256.Sum256([]byte(a.rpID))
 	out := append([]byte{}, h[:]...)
 	flags := byte(0x01 | 0x04) // user present, user verified
+	if a.noUV {
+		flags = 0x01
+	}
 	if attested {
 		flags |= 0x40
 	}

@@ -17,10 +17,11 @@
 // Rules: challenges live in the store, are single use and expire after ChallengeTTL; the
 // origin and the relying party id are checked against Config; user verification is as
 // configured; the sign counter must grow (a passkey whose counter does not is taken for a
-// clone: refused and logged); credential ids are unique. A passkey is a first factor that
-// already combines possession with the authenticator's user verification, so it also
-// satisfies a second-factor requirement (TOTP): a passkey sign-in is never asked for a TOTP
-// code.
+// clone: refused and logged); credential ids are unique. A passkey whose authenticator
+// verified the user (a PIN or biometric besides possession) is two factors, so it also
+// satisfies a second-factor requirement (TOTP): that sign-in is not asked for a TOTP code. A
+// passkey that only saw the user present is one factor, and a user with TOTP is asked for a
+// code after it (UserVerification "required" makes every passkey sign-in verify the user).
 package passkey
 
 import (
@@ -527,5 +528,10 @@ func (s *Service) VerifyToken(ctx context.Context, token string) (identity.Claim
 		}
 		return identity.Claims{}, err
 	}
-	return identity.Claims{Subject: strconv.FormatInt(p.UserID, 10), SignInProvider: Provider, IssuedAt: now, ExpiresAt: now}, nil
+	// A passkey whose authenticator verified the user (PIN or biometric) is two factors, and
+	// satisfies the engine's second factor (TOTP) as well; one that only saw the user present
+	// is one factor, and a user with TOTP is asked for a code after it.
+	uv := parsed.Response.AuthenticatorData.Flags.HasUserVerified()
+	return identity.Claims{Subject: strconv.FormatInt(p.UserID, 10), SignInProvider: Provider, IssuedAt: now, ExpiresAt: now,
+		MultiFactor: uv}, nil
 }

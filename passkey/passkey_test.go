@@ -191,3 +191,26 @@ func TestPasskeyLastWayInKept(t *testing.T) {
 	list, _ := pk.Passkeys(t.Context(), s.Token)
 	assert.Len(t, list, 1)
 }
+
+// A passkey whose authenticator verified the user is two factors: it satisfies the second
+// factor of a user with TOTP. One that saw the user present only is one factor, and the user
+// is asked for a code after it, as after a password.
+func TestPasskeySatisfiesSecondFactorOnlyWithUserVerification(t *testing.T) {
+	f := newFixture(t)
+	verified, present := newAuthenticator(t, origin, "app.example.com"), newAuthenticator(t, origin, "app.example.com")
+	present.noUV = true
+	f.register(t, verified, "phone")
+	f.register(t, present, "key")
+	enrol, err := f.env.Engine.EnrollTOTP(t.Context(), f.tok)
+	require.NoError(t, err)
+	_, err = f.env.Engine.ConfirmTOTP(t.Context(), f.tok, f.env.Clock.TOTPCode(enrol.Secret))
+	require.NoError(t, err)
+
+	_, err = f.env.Engine.CreateUserSession(t.Context(), authcube.Credentials{Login: "ann01", Password: authtest.Password})
+	require.ErrorIs(t, err, authcube.ErrSecondFactorRequired, "a password is one factor")
+	u, _, err := f.signIn(t, verified, "")
+	require.NoError(t, err, "a user-verified passkey is two factors")
+	require.Equal(t, f.user.ID, u.ID)
+	_, _, err = f.signIn(t, present, "")
+	require.ErrorIs(t, err, authcube.ErrSecondFactorRequired, "a passkey without user verification is one factor")
+}
