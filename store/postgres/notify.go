@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 
 	"github.com/authcube/authcube/store"
 )
@@ -64,9 +66,10 @@ func parsePayload(p string) [][32]byte {
 }
 
 // SubscribeSessions implements [store.Notifier]. It listens on a dedicated connection (outside
-// the pool, named by application_name "authcube listener"). When that connection fails, f gets
-// an event with Lost, and the store reconnects with a growing pause (at most 1s); once
-// listening again it sends f an event without Lost. The subscription ends with ctx or Close.
+// the pool, named by application_name "authcube listener"). When that connection fails, or a
+// heartbeat it sends itself is not delivered in time (Config.Heartbeat), f gets an event with
+// Lost, and the store reconnects with a growing pause (at most 1s); once listening again it
+// sends f an event without Lost. The subscription ends with ctx or Close.
 func (s *Store) SubscribeSessions(ctx context.Context, f func(store.SessionEvent)) error {
 	conn, err := s.listen(ctx)
 	if err != nil {
@@ -78,13 +81,7 @@ func (s *Store) SubscribeSessions(ctx context.Context, f func(store.SessionEvent
 		defer stop()
 		defer cancel()
 		for {
-			n, err := conn.WaitForNotification(ctx)
-			if err == nil {
-				if hs := parsePayload(n.Payload); len(hs) > 0 {
-					f(store.SessionEvent{TokenHashes: hs})
-				}
-				continue
-			}
+			err := s.receive(ctx, conn, f)
 			conn.Close(context.WithoutCancel(ctx))
 			if ctx.Err() != nil {
 				return
@@ -101,10 +98,55 @@ func (s *Store) SubscribeSessions(ctx context.Context, f func(store.SessionEvent
 	return nil
 }
 
+// heartbeatPayload is the payload of the pings a listener sends itself; it is never a list of
+// hashes (whose length is a multiple of 64).
+const heartbeatPayload = "ping"
+
+// errHeartbeat is the cause of a lost listener whose ping did not come back in time.
+var errHeartbeat = errors.New("postgres: listener heartbeat not delivered in time")
+
+// receive hands the notifications of conn to f until the connection fails, a heartbeat is not
+// delivered within s.beat of being sent, or ctx ends; it returns why.
+func (s *Store) receive(ctx context.Context, conn *pgx.Conn, f func(store.SessionEvent)) error {
+	pending := false // a ping was sent and has not come back
+	for {
+		wctx, wcancel := context.WithTimeout(ctx, s.beat)
+		n, err := conn.WaitForNotification(wctx)
+		wcancel()
+		switch {
+		case err == nil:
+			if n.Payload == heartbeatPayload {
+				pending = false
+			} else if hs := parsePayload(n.Payload); len(hs) > 0 {
+				f(store.SessionEvent{TokenHashes: hs})
+			}
+			continue
+		case ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded):
+			return err
+		case pending:
+			return errHeartbeat
+		}
+		// Idle for a heartbeat: ping. The ping travels the whole way (to the server and back
+		// on this connection), so only a live, listening connection delivers it.
+		pctx, pcancel := context.WithTimeout(ctx, s.beat)
+		_, err = conn.Exec(pctx, `SELECT pg_notify($1, $2)`, s.channel, heartbeatPayload)
+		pcancel()
+		if err != nil {
+			return err
+		}
+		pending = true
+	}
+}
+
 // listen opens the listener connection and starts listening.
 func (s *Store) listen(ctx context.Context) (*pgx.Conn, error) {
 	cfg := s.pool.Config().ConnConfig.Copy()
 	cfg.RuntimeParams["application_name"] = "authcube listener"
+	// A wait that times out (a heartbeat) only sets a deadline on the socket: no cancel request
+	// goes to the server, and the connection stays usable.
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
+	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, err

@@ -47,13 +47,23 @@ type Config struct {
 	MaxConns int32
 	// Logger receives the store's log records; nil means slog.Default().
 	Logger *slog.Logger
+	// Heartbeat is how often an idle session listener proves its connection alive by notifying
+	// itself; 0 means DefaultHeartbeat. A ping not delivered within another Heartbeat counts as
+	// a lost listener (the engine empties its session cache and reads the database until the
+	// listener is back), so a connection that died silently (a NAT dropping it, a transaction
+	// pooler on which LISTEN does nothing) is noticed within about two heartbeats.
+	Heartbeat time.Duration
 }
+
+// DefaultHeartbeat is Config.Heartbeat's default.
+const DefaultHeartbeat = 5 * time.Second
 
 // Store is the PostgreSQL store. It is safe for concurrent use.
 type Store struct {
 	pool    *pgxpool.Pool
 	schema  string
 	channel string // of session changes (notify.go)
+	beat    time.Duration
 	log     *slog.Logger
 	done    context.Context // ended by Close: subscriptions stop
 	close   context.CancelFunc
@@ -82,6 +92,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Heartbeat < 0 {
+		return nil, errors.New("postgres: Config.Heartbeat must not be negative")
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = DefaultHeartbeat
+	}
 	pc, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: Config.URL: %w", err)
@@ -96,7 +112,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool, schema: cfg.Schema, channel: channelOf(cfg.Schema), log: cfg.Logger}
+	s := &Store{pool: pool, schema: cfg.Schema, channel: channelOf(cfg.Schema), log: cfg.Logger, beat: cfg.Heartbeat}
 	s.done, s.close = context.WithCancel(context.Background())
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
