@@ -128,42 +128,8 @@ func (s *Store) UpdateUser(ctx context.Context, c store.UserChange) (store.User,
 		u       store.User
 		revoked [][32]byte
 	)
-	// The SET list is built from constant column names only.
-	sets := []string{"updated_at = ?"}
-	args := []any{ms(c.UpdatedAt)}
-	set := func(col string, v any) {
-		sets = append(sets, col+" = ?")
-		args = append(args, v)
-	}
-	if c.Login != nil {
-		set("login", nullString(*c.Login))
-		set("login_canon", nullString(deref(c.LoginCanon)))
-	}
-	if c.Email != nil {
-		// A changed address is unverified until confirmed (S40); the old row values are read.
-		sets = append(sets, "email_verified_at = CASE WHEN email_canon IS NOT DISTINCT FROM ? THEN email_verified_at ELSE 0 END")
-		args = append(args, nullString(deref(c.EmailCanon)))
-		set("email", nullString(*c.Email))
-		set("email_canon", nullString(deref(c.EmailCanon)))
-	}
-	for _, f := range []struct {
-		col string
-		v   *string
-	}{
-		{"full_name", c.FullName}, {"phone", c.Phone}, {"website", c.Website},
-		{"external_id", c.ExternalID}, {"custom_data", c.CustomData}, {"avatar_uid", c.AvatarUID},
-	} {
-		if f.v != nil {
-			set(f.col, *f.v)
-		}
-	}
-	if c.Tags != nil {
-		set("tags", tagsOf(*c.Tags))
-	}
-	if c.PasswordHash != nil {
-		set("password_hash", nullString(*c.PasswordHash))
-	}
-	update := `UPDATE users AS u SET ` + strings.Join(sets, ", ") + ` WHERE u.id = ? RETURNING ` + userColumnsU
+	sets, args := userSets(c)
+	update := `UPDATE users AS u SET ` + sets + ` WHERE u.id = ? RETURNING ` + userColumnsU
 	args = append(args, c.UserID)
 
 	err := s.tx(ctx, func(tx pgx.Tx) error {
@@ -244,4 +210,44 @@ func (s *Store) DeleteUser(ctx context.Context, sessionHash [32]byte, userID int
 		return s.notify(ctx, tx, revoked...)
 	})
 	return revoked, wrap("delete user", err)
+}
+
+// userSets returns the SET list of a UserChange (constant column names only) and its
+// arguments, shared by UpdateUser and AdminUpdateUser.
+func userSets(c store.UserChange) (string, []any) {
+	sets := []string{"updated_at = ?"}
+	args := []any{ms(c.UpdatedAt)}
+	set := func(col string, v any) {
+		sets = append(sets, col+" = ?")
+		args = append(args, v)
+	}
+	if c.Login != nil {
+		set("login", nullString(*c.Login))
+		set("login_canon", nullString(deref(c.LoginCanon)))
+	}
+	if c.Email != nil {
+		// A changed address is unverified until confirmed (S40); the old row values are read.
+		sets = append(sets, "email_verified_at = CASE WHEN email_canon IS NOT DISTINCT FROM ? THEN email_verified_at ELSE 0 END")
+		args = append(args, nullString(deref(c.EmailCanon)))
+		set("email", nullString(*c.Email))
+		set("email_canon", nullString(deref(c.EmailCanon)))
+	}
+	for _, f := range []struct {
+		col string
+		v   *string
+	}{
+		{"full_name", c.FullName}, {"phone", c.Phone}, {"website", c.Website},
+		{"external_id", c.ExternalID}, {"custom_data", c.CustomData}, {"avatar_uid", c.AvatarUID},
+	} {
+		if f.v != nil {
+			set(f.col, *f.v)
+		}
+	}
+	if c.Tags != nil {
+		set("tags", tagsOf(*c.Tags))
+	}
+	if c.PasswordHash != nil {
+		set("password_hash", nullString(*c.PasswordHash))
+	}
+	return strings.Join(sets, ", "), args
 }
