@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -29,26 +28,6 @@ func newDir(t *testing.T) (*blob.Dir, string) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = d.Close() })
 	return d, path
-}
-
-// uids returns n distinct UIDs from a seeded source.
-func uids(t *testing.T, seed byte, n int) []string {
-	t.Helper()
-	src := rand.NewChaCha8([32]byte{seed})
-	out := make([]string, n)
-	for i := range out {
-		u, err := blob.NewUID(src)
-		require.NoError(t, err)
-		require.True(t, blob.ValidUID(u))
-		out[i] = u
-	}
-	return out
-}
-
-func randBytes(seed byte, n int) []byte {
-	b := make([]byte, n)
-	_, _ = rand.NewChaCha8([32]byte{seed, 1}).Read(b)
-	return b
 }
 
 // files lists every non-directory (regular files, temp files, symlinks) under root.
@@ -93,8 +72,8 @@ func TestDirConformance(t *testing.T) {
 func TestDirLayout(t *testing.T) {
 	d, path := newDir(t)
 	ctx := context.Background()
-	uid := uids(t, 1, 1)[0]
-	data := randBytes(1, 100_000)
+	uid := blobtest.UIDs(t, 1, 1)[0]
+	data := blobtest.Bytes(1, 100_000)
 
 	size, head, err := d.Put(ctx, uid, bytes.NewReader(data), 1<<20)
 	require.NoError(t, err)
@@ -130,7 +109,7 @@ func TestOpenDoesNotFollowSymlinks(t *testing.T) {
 	ctx := context.Background()
 	outside := filepath.Join(t.TempDir(), "secret")
 	require.NoError(t, os.WriteFile(outside, []byte("secret"), 0o600))
-	us := uids(t, 8, 4)
+	us := blobtest.UIDs(t, 8, 4)
 	_, _, err := d.Put(ctx, us[3], strings.NewReader("inside"), 10)
 	require.NoError(t, err)
 
@@ -172,7 +151,7 @@ func TestOpenDirRemovesStrayTempFiles(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "blobs")
 	d, err := blob.OpenDir(path)
 	require.NoError(t, err)
-	uid := uids(t, 9, 1)[0]
+	uid := blobtest.UIDs(t, 9, 1)[0]
 	_, _, err = d.Put(context.Background(), uid, strings.NewReader("kept"), 10)
 	require.NoError(t, err)
 	require.NoError(t, d.Close())
@@ -205,13 +184,13 @@ func listAll(t *testing.T, s blob.Store) []string {
 func TestListSeesExactlyTheStoredUIDs(t *testing.T) {
 	d, path := newDir(t)
 	ctx := context.Background()
-	us := uids(t, 10, 50)
+	us := blobtest.UIDs(t, 10, 50)
 	for i, uid := range us {
-		_, _, err := d.Put(ctx, uid, bytes.NewReader(randBytes(byte(i), i)), 100)
+		_, _, err := d.Put(ctx, uid, bytes.NewReader(blobtest.Bytes(byte(i), i)), 100)
 		require.NoError(t, err)
 	}
 	// Things that are not blobs: an in-progress temp file, junk, a UID in the wrong directory.
-	other := uids(t, 11, 1)[0]
+	other := blobtest.UIDs(t, 11, 1)[0]
 	wrong := "00"
 	if other[:2] == wrong {
 		wrong = "01"

@@ -14,14 +14,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authcube/authcube/blob"
+	"github.com/authcube/authcube/blob/blobtest"
 )
 
 func TestLinkMakesABackup(t *testing.T) {
 	d, path := newDir(t)
 	ctx := context.Background()
-	us := uids(t, 12, 20)
+	us := blobtest.UIDs(t, 12, 20)
 	for i, uid := range us {
-		_, _, err := d.Put(ctx, uid, bytes.NewReader(randBytes(byte(i), 1000+i)), 1<<20)
+		_, _, err := d.Put(ctx, uid, bytes.NewReader(blobtest.Bytes(byte(i), 1000+i)), 1<<20)
 		require.NoError(t, err)
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(path, us[0][:2], ".tmp-inprogress"), nil, 0o600))
@@ -38,7 +39,7 @@ func TestLinkMakesABackup(t *testing.T) {
 		}
 		got, err := os.ReadFile(filepath.Join(backup, uid[:2], uid))
 		require.NoError(t, err)
-		assert.Equal(t, randBytes(byte(i), 1000+i), got)
+		assert.Equal(t, blobtest.Bytes(byte(i), 1000+i), got)
 	}
 
 	b, err := blob.OpenDir(backup)
@@ -50,7 +51,7 @@ func TestLinkMakesABackup(t *testing.T) {
 
 	// Deleting from the store leaves the backup's link intact.
 	require.NoError(t, d.Delete(ctx, us[0]))
-	assert.Equal(t, randBytes(0, 1000), readBlob(t, b, us[0]))
+	assert.Equal(t, blobtest.Bytes(0, 1000), readBlob(t, b, us[0]))
 
 	require.ErrorIs(t, d.Link(ctx, backup), fs.ErrExist, "destination not empty")
 	empty := t.TempDir()
@@ -67,9 +68,9 @@ func TestLinkCopiesAcrossDevices(t *testing.T) {
 	t.Cleanup(func() { _ = os.RemoveAll(other) })
 	d, path := newDir(t)
 	ctx := context.Background()
-	us := uids(t, 14, 5)
+	us := blobtest.UIDs(t, 14, 5)
 	for i, uid := range us {
-		_, _, err := d.Put(ctx, uid, bytes.NewReader(randBytes(byte(i), 5000)), 1<<20)
+		_, _, err := d.Put(ctx, uid, bytes.NewReader(blobtest.Bytes(byte(i), 5000)), 1<<20)
 		require.NoError(t, err)
 	}
 	backup := filepath.Join(other, "blobs")
@@ -77,7 +78,7 @@ func TestLinkCopiesAcrossDevices(t *testing.T) {
 	for i, uid := range us {
 		got, err := os.ReadFile(filepath.Join(backup, uid[:2], uid))
 		require.NoError(t, err)
-		assert.Equal(t, randBytes(byte(i), 5000), got, "copied where links are impossible")
+		assert.Equal(t, blobtest.Bytes(byte(i), 5000), got, "copied where links are impossible")
 		fi, err := os.Stat(filepath.Join(backup, uid[:2], uid))
 		require.NoError(t, err)
 		assert.Equal(t, fs.FileMode(0o600), fi.Mode().Perm())
