@@ -64,10 +64,10 @@ func SchemaVersion() int {
 const migrateLock = 0x61757468637562 // "authcub"
 
 // migrate creates the schema and the extensions when missing and applies the pending
-// migrations, each in one transaction that also records the new version. It holds a
+// migrations up to version upTo, each in one transaction that also records the new version. It holds a
 // session-level advisory lock throughout, so that instances starting together migrate once and
 // the others find the work done.
-func (s *Store) migrate(ctx context.Context) error {
+func (s *Store) migrate(ctx context.Context, upTo int) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
@@ -109,7 +109,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if version > len(ms) {
 		return fmt.Errorf("%w: schema %s is at version %d, this code knows %d", ErrSchemaTooNew, s.schema, version, len(ms))
 	}
-	for _, m := range ms[version:] {
+	for _, m := range ms[version:max(version, upTo)] {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, `SET LOCAL search_path TO `+schema); err != nil {
 				return err

@@ -80,6 +80,11 @@ var ErrSchemaTooNew = errors.New("postgres: schema is newer than this authcube")
 // A schema newer than this code is refused with an error wrapping ErrSchemaTooNew. ctx bounds
 // the opening only.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
+	return open(ctx, cfg, SchemaVersion())
+}
+
+// open is Open, migrating the schema up to version (tests open older schemas to upgrade them).
+func open(ctx context.Context, cfg Config, version int) (*Store, error) {
 	if cfg.URL == "" {
 		return nil, errors.New("postgres: Config.URL is required")
 	}
@@ -114,7 +119,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s := &Store{pool: pool, schema: cfg.Schema, channel: channelOf(cfg.Schema), log: cfg.Logger, beat: cfg.Heartbeat}
 	s.done, s.close = context.WithCancel(context.Background())
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, version); err != nil {
 		s.Close()
 		return nil, err
 	}

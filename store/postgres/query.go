@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,20 +91,23 @@ func buildUserQuery(q store.Query) (built, error) {
 	if q.Desc {
 		dir = " DESC"
 	}
-	filter, filterArgs, err := conditions(q.Conds)
+	from, fromArgs, filter, filterArgs, err := fromWhere(q.Conds, sortName, q.After, q.Desc, q.Limit+q.Offset)
 	if err != nil {
 		return b, err
 	}
-	pageFilter, pageArgs := filter, filterArgs
+	sortExpr := sortCol.expr
+	if from != "users u" {
+		sortExpr = "t.user_id" // driven by the tag index: its order is the id order
+	}
 	if q.After != nil {
 		frag, args, err := after(sortName, sortCol, q.After, q.Desc)
 		if err != nil {
 			return b, err
 		}
-		pageFilter = and(pageFilter, frag)
-		pageArgs = append(append([]any(nil), pageArgs...), args...)
+		filter = and(filter, frag)
+		filterArgs = append(filterArgs, args...)
 	}
-	order := " ORDER BY " + sortCol.expr + dir
+	order := " ORDER BY " + sortExpr + dir
 	if sortName != store.FieldID {
 		order += ", u.id" + dir
 	}
@@ -111,25 +115,127 @@ func buildUserQuery(q store.Query) (built, error) {
 	if sortName != store.FieldLogin && sortName != store.FieldEmail {
 		cols = listColumnsNoCanon
 	}
-	b.sql = `SELECT ` + cols + ` FROM users u` + where(pageFilter) + order + ` LIMIT ? OFFSET ?`
-	b.args = append(pageArgs, q.Limit, q.Offset)
+	b.sql = `SELECT ` + cols + ` FROM ` + from + where(filter) + order + ` LIMIT ? OFFSET ?`
+	b.args = append(append(fromArgs, filterArgs...), q.Limit, q.Offset)
 
-	// The total ignores After and Offset: exact for no condition or one tag, else counted up to
-	// TotalCap.
+	// The total ignores After and Offset: the maintained counters for all users and for one tag
+	// (exact), else a count up to TotalCap, as the SQLite store does.
 	if q.TotalCap > 0 {
 		switch {
 		case len(q.Conds) == 0:
-			b.count = `SELECT count(*) FROM users`
+			b.count = `SELECT coalesce(sum(n), 0)::bigint FROM user_count`
 		case len(q.Conds) == 1 && q.Conds[0].Field == store.FieldTags && len(q.Conds[0].Values) == 1 &&
 			(q.Conds[0].Op == store.OpEq || q.Conds[0].Op == store.OpIn || q.Conds[0].Op == store.OpAll):
-			b.count = `SELECT count(*) FROM users u` + where(filter)
-			b.cargs = filterArgs
+			if _, _, err := condition(q.Conds[0]); err != nil {
+				return b, err
+			}
+			b.count = `SELECT coalesce(sum(n), 0)::bigint FROM tag_counts WHERE tag = ?`
+			b.cargs = []any{q.Conds[0].Values[0]}
 		default:
-			b.count = `SELECT count(*) FROM (SELECT 1 FROM users u` + where(filter) + ` LIMIT ?) t`
-			b.cargs = append(append([]any(nil), filterArgs...), q.TotalCap)
+			if len(q.Conds) == 1 {
+				// One condition an index yields: count it there, without reading users.
+				sub, args, ok, err := driver(q.Conds[0], store.FieldID, nil, false, q.TotalCap)
+				if err != nil {
+					return b, err
+				}
+				if ok {
+					b.count = `SELECT count(*) FROM (` + sub + `) t`
+					b.cargs = args
+					break
+				}
+			}
+			from, fromArgs, filter, filterArgs, err := fromWhere(q.Conds, sortName, nil, false, q.TotalCap)
+			if err != nil {
+				return b, err
+			}
+			b.count = `SELECT count(*) FROM (SELECT 1 FROM ` + from + where(filter) + ` LIMIT ?) t`
+			b.cargs = append(append(fromArgs, filterArgs...), q.TotalCap)
 		}
 	}
 	return b, nil
+}
+
+// fromWhere builds the FROM clause and the conditions. With the id order, a tag condition
+// "any of these tags" drives the query: the user ids of each tag in id order from user_tags'
+// B-tree, merged, so that a page reads only its rows; when it is the only condition, with the
+// page's limit inside.
+func fromWhere(conds []store.Cond, sortName string, key *store.Key, desc bool, limit int) (from string, fromArgs []any, filter string, filterArgs []any, err error) {
+	from = "users u"
+	for i, c := range conds {
+		lim := -1
+		if len(conds) == 1 {
+			lim = limit
+		}
+		sub, args, ok, err := driver(c, sortName, key, desc, lim)
+		if err != nil {
+			return "", nil, "", nil, err
+		}
+		if !ok {
+			continue
+		}
+		from, fromArgs = "("+sub+") t JOIN users u ON u.id = t.user_id", args
+		conds = append(append([]store.Cond(nil), conds[:i]...), conds[i+1:]...)
+		break
+	}
+	filter, filterArgs, err = conditions(conds)
+	return from, fromArgs, filter, filterArgs, err
+}
+
+// driver returns a subquery yielding the user ids of c in id order (column user_id), at most
+// limit of them (none: limit < 0), when an index can: tags eq and in, with the id order only.
+func driver(c store.Cond, sortName string, key *store.Key, desc bool, limit int) (string, []any, bool, error) {
+	if sortName != store.FieldID || c.Field != store.FieldTags || (c.Op != store.OpEq && c.Op != store.OpIn) {
+		return "", nil, false, nil
+	}
+	if _, _, err := condition(c); err != nil { // the checks of the values
+		return "", nil, false, err
+	}
+	sub, args := tagArms(c.Values, key, desc, limit)
+	return sub, args, true, nil
+}
+
+// tagArms builds the union of per-tag index ranges of user ids, in id order, optionally
+// starting after a key (ids only: used when the sort is by id) and limited. PostgreSQL does not
+// merge the ordered ranges of a UNION, so each arm carries the limit itself: the first limit
+// ids of the union are among the first limit ids of each arm.
+func tagArms(values []any, key *store.Key, desc bool, limit int) (string, []any) {
+	order := " ORDER BY user_id"
+	if desc {
+		order += " DESC"
+	}
+	arm := "SELECT user_id FROM user_tags WHERE tag = ?"
+	if key != nil {
+		if desc {
+			arm += " AND user_id < ?"
+		} else {
+			arm += " AND user_id > ?"
+		}
+	}
+	arm += order
+	if limit >= 0 {
+		arm += " LIMIT ?"
+	}
+	var args []any
+	parts := make([]string, len(values))
+	for i, v := range values {
+		parts[i] = "(" + arm + ")"
+		args = append(args, v)
+		if key != nil {
+			args = append(args, key.ID)
+		}
+		if limit >= 0 {
+			args = append(args, limit)
+		}
+	}
+	if len(parts) == 1 {
+		return arm, args
+	}
+	sub := strings.Join(parts, " UNION ") + order
+	if limit >= 0 {
+		sub += " LIMIT ?"
+		args = append(args, limit)
+	}
+	return sub, args
 }
 
 // conditions builds the WHERE conditions of conds, all of which must hold.
@@ -210,7 +316,7 @@ func condition(c store.Cond) (string, []any, error) {
 			if len([]rune(s)) < 3 {
 				return "", nil, queryErr("full_name: at least 3 characters")
 			}
-			return `fold(u.full_name) LIKE '%' || fold(?::text) || '%'`, []any{escapeLike(s)}, nil
+			return `u.full_name_fold LIKE '%' || fold(?::text) || '%'`, []any{escapeLike(s)}, nil
 		}
 		pattern := escapeLike(s) + "%"
 		if c.Op == store.OpContains {
@@ -221,17 +327,20 @@ func condition(c store.Cond) (string, []any, error) {
 	return "", nil, queryErr("unknown operator")
 }
 
-// tagCondition builds a condition on the tags, on the tags' GIN index.
+// tagCondition builds a condition on the tags: from user_tags for those that hold (an index
+// range each), from the row's own tags for those that must not (a test of the row at hand).
 func tagCondition(c store.Cond) (string, []any, error) {
 	if len(c.Values) > maxTags {
 		return "", nil, queryErr("user_tags: 1 to %d tags", maxTags)
 	}
-	tags := listOf(kindTags, c.Values)
+	tags := listOf(kindTags, c.Values).([]string)
 	switch c.Op {
 	case store.OpEq, store.OpIn:
-		return "u.tags && ?::text[]", []any{tags}, nil
+		return "u.id IN (SELECT user_id FROM user_tags WHERE tag = ANY(?::text[]))", []any{tags}, nil
 	case store.OpAll:
-		return "u.tags @> ?::text[]", []any{tags}, nil
+		distinct := slices.Compact(slices.Sorted(slices.Values(tags)))
+		return "u.id IN (SELECT user_id FROM user_tags WHERE tag = ANY(?::text[]) GROUP BY user_id HAVING count(*) = ?)",
+			[]any{distinct, len(distinct)}, nil
 	case store.OpNe, store.OpNin:
 		return "NOT (u.tags && ?::text[])", []any{tags}, nil
 	}
