@@ -71,6 +71,13 @@ type built struct {
 	args  []any
 	count string // reads the total; "" for none
 	cargs []any
+	// custom: plan both statements with their values, never with a cached generic plan. A
+	// filter's selectivity depends on its value (a full-name search matches 10 users or 100,000):
+	// a generic plan, which PostgreSQL prefers after five runs of a prepared statement when it
+	// looks cheaper, walks the id index for a rare name through every user, and evaluates
+	// fold(parameter) again at each row it checks; planned with the value, fold() is folded
+	// into the pattern and the trigram index is used when the name is rare.
+	custom bool
 }
 
 // buildUserQuery builds the page query and, when q.TotalCap > 0, the total query.
@@ -95,6 +102,7 @@ func buildUserQuery(q store.Query) (built, error) {
 	if err != nil {
 		return b, err
 	}
+	b.custom = filter != ""
 	sortExpr := sortCol.expr
 	if from != "users u" {
 		sortExpr = "t.user_id" // driven by the tag index: its order is the id order
@@ -327,8 +335,9 @@ func condition(c store.Cond) (string, []any, error) {
 	return "", nil, queryErr("unknown operator")
 }
 
-// tagCondition builds a condition on the tags: from user_tags for those that hold (an index
-// range each), from the row's own tags for those that must not (a test of the row at hand).
+// tagCondition builds a condition on the tags: from user_tags for those that hold (a probe of
+// its B-tree, or semi-joins the planner may merge in id order), from the row's own tags for
+// those that must not (a test of the row at hand).
 func tagCondition(c store.Cond) (string, []any, error) {
 	if len(c.Values) > maxTags {
 		return "", nil, queryErr("user_tags: 1 to %d tags", maxTags)
@@ -336,16 +345,32 @@ func tagCondition(c store.Cond) (string, []any, error) {
 	tags := listOf(kindTags, c.Values).([]string)
 	switch c.Op {
 	case store.OpEq, store.OpIn:
-		return "u.id IN (SELECT user_id FROM user_tags WHERE tag = ANY(?::text[]))", []any{tags}, nil
+		return hasTag + "ANY(?::text[]))", []any{tags}, nil
 	case store.OpAll:
 		distinct := slices.Compact(slices.Sorted(slices.Values(tags)))
-		return "u.id IN (SELECT user_id FROM user_tags WHERE tag = ANY(?::text[]) GROUP BY user_id HAVING count(*) = ?)",
-			[]any{distinct, len(distinct)}, nil
+		if len(distinct) > maxAllJoins {
+			return "u.id IN (SELECT user_id FROM user_tags WHERE tag = ANY(?::text[]) GROUP BY user_id HAVING count(*) = ?)",
+				[]any{distinct, len(distinct)}, nil
+		}
+		frags := make([]string, len(distinct))
+		args := make([]any, len(distinct))
+		for i, tag := range distinct {
+			frags[i], args[i] = hasTag+"?)", tag
+		}
+		return strings.Join(frags, " AND "), args, nil
 	case store.OpNe, store.OpNin:
 		return "NOT (u.tags && ?::text[])", []any{tags}, nil
 	}
 	return "", nil, queryErr("%s: not for tags", c.Op)
 }
+
+// hasTag begins the test that user u has a tag: "= ANY(...))" or "= ?)" completes it.
+const hasTag = "EXISTS (SELECT 1 FROM user_tags WHERE user_id = u.id AND tag = "
+
+// maxAllJoins caps the tags of an "all" condition written as one semi-join each (which the
+// planner joins in the best order, merging index ranges in id order); more, and it would
+// search join orders at length: they are counted per user instead.
+const maxAllJoins = 8
 
 // after builds the keyset condition: strictly after key in the sort order.
 func after(sortName string, col column, key *store.Key, desc bool) (string, []any, error) {
@@ -421,6 +446,11 @@ func (s *Store) QueryUsers(ctx context.Context, q store.Query) ([]store.User, in
 	b, err := buildUserQuery(q)
 	if err != nil {
 		return nil, 0, err
+	}
+	if b.custom {
+		// An unnamed statement, planned with the values at each run (one round trip).
+		b.args = append([]any{pgx.QueryExecModeExec}, b.args...)
+		b.cargs = append([]any{pgx.QueryExecModeExec}, b.cargs...)
 	}
 	users := make([]store.User, 0, q.Limit)
 	err = query(ctx, s.pool, b.sql, b.args, func(r pgx.Rows) error {

@@ -258,3 +258,88 @@ func TestMigrationSixBackfills(t *testing.T) {
 	require.Equal(t, "Zoë Çelik", got[0].FullName)
 	require.Equal(t, []string{"web", "web"}, got[0].Tags, "users.tags is kept as given")
 }
+
+// The tag conditions answer what users.tags says, page after page by cursor, in both orders:
+// any of up to 10 tags (the driver's limited union arms), all of up to 10 (semi-joins up to
+// maxAllJoins, counted per user beyond), none of them, and with a second condition.
+func TestTagQueriesMatchTags(t *testing.T) {
+	s, _, _ := openIn(t, postgres.SchemaVersion())
+	ctx := t.Context()
+	r := rand.New(rand.NewPCG(15, 15))
+	names := []string{"t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10", "t11"}
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var users []store.User
+	for i := range 300 {
+		u := store.User{Login: fmt.Sprint("q", i), LoginCanon: fmt.Sprint("q", i), CreatedAt: at, UpdatedAt: at, LastRequestAt: at}
+		for _, tag := range names {
+			if r.IntN(10) < 7 { // most users hold most tags, so that "all of 10" finds some
+				u.Tags = append(u.Tags, tag)
+			}
+		}
+		if i%7 == 0 {
+			u.Tags = nil
+		}
+		var err error
+		u.ID, err = s.CreateUser(ctx, u)
+		require.NoError(t, err)
+		users = append(users, u)
+	}
+	for round := range 40 {
+		op := []string{store.OpIn, store.OpAll, store.OpNin}[round%3]
+		values := make([]any, 1+r.IntN(10))
+		for i := range values {
+			values[i] = names[r.IntN(len(names))]
+		}
+		if op == store.OpAll && round%5 == 1 { // beyond maxAllJoins
+			values = nil
+			for _, tag := range names[:9+round%3] {
+				values = append(values, tag)
+			}
+		}
+		conds := []store.Cond{{Field: store.FieldTags, Op: op, Values: values}}
+		if round%4 == 3 {
+			conds = append(conds, store.Cond{Field: store.FieldLogin, Op: store.OpStartsWith, Values: []any{"q1"}})
+		}
+		desc := round%2 == 1
+		var want []int64
+		for _, u := range users {
+			n := 0
+			for _, v := range slices.Compact(slices.Sorted(slices.Values(anyStrings(values)))) {
+				if slices.Contains(u.Tags, v) {
+					n++
+				}
+			}
+			distinct := len(slices.Compact(slices.Sorted(slices.Values(anyStrings(values)))))
+			ok := map[string]bool{store.OpIn: n > 0, store.OpAll: n == distinct, store.OpNin: n == 0}[op]
+			if ok && (len(conds) == 1 || (len(u.LoginCanon) >= 2 && u.LoginCanon[:2] == "q1")) {
+				want = append(want, u.ID)
+			}
+		}
+		if desc {
+			slices.Reverse(want)
+		}
+		var got []int64
+		q := store.Query{Conds: conds, Limit: 7, Desc: desc, TotalCap: 10_000}
+		for {
+			page, total, err := s.QueryUsers(ctx, q)
+			require.NoError(t, err)
+			require.Equal(t, len(want), total, "round %d: Total", round)
+			for _, u := range page {
+				got = append(got, u.ID)
+			}
+			if len(page) < q.Limit {
+				break
+			}
+			q.After = &store.Key{Value: page[len(page)-1].ID, ID: page[len(page)-1].ID}
+		}
+		require.Equal(t, want, got, "round %d: %s %v, desc %v", round, op, values, desc)
+	}
+}
+
+func anyStrings(vs []any) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.(string)
+	}
+	return out
+}
