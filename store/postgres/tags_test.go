@@ -174,6 +174,14 @@ func TestTagCountersFollowWrites(t *testing.T) {
 	_, err := s.InsertUsers(ctx, batch, false)
 	require.NoError(t, err)
 	requireCountsTrue(t, s, conn)
+
+	// By hand: TRUNCATE, which fires no DELETE trigger.
+	_, err = conn.Exec(ctx, `TRUNCATE users CASCADE`)
+	require.NoError(t, err)
+	requireCountsTrue(t, s, conn)
+	_, err = s.CreateUser(ctx, newUser(r, "after truncate"))
+	require.NoError(t, err)
+	requireCountsTrue(t, s, conn)
 }
 
 // Many writers at once, with a tag every writer touches ("hot"): creations, tag changes, deletions

@@ -120,6 +120,16 @@ $$;
 CREATE TRIGGER user_tags_changed AFTER UPDATE OF tags ON users
 	FOR EACH ROW WHEN (old.tags IS DISTINCT FROM new.tags) EXECUTE FUNCTION user_tags_changed();
 
+-- TRUNCATE fires no DELETE trigger: emptying users (by hand) empties the tags and counters.
+CREATE FUNCTION users_truncated() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+	TRUNCATE user_tags, tag_counts, user_count;
+	RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER users_truncated AFTER TRUNCATE ON users FOR EACH STATEMENT EXECUTE FUNCTION users_truncated();
+
 -- The GIN index of the tags served the old tag queries; user_tags serves them now. The old
 -- full-name index goes too, before the rewrite below rather than rebuilt by it.
 DROP INDEX users_tags;
