@@ -165,8 +165,8 @@ func buildUserQuery(q store.Query) (built, error) {
 
 // fromWhere builds the FROM clause and the conditions. With the id order, a tag condition
 // "any of these tags" drives the query: the user ids of each tag in id order from user_tags'
-// B-tree, merged, so that a page reads only its rows; when it is the only condition, with the
-// page's limit inside.
+// B-tree (see tagArms), so that a page reads only its rows; when it is the only condition, with
+// the page's limit inside.
 func fromWhere(conds []store.Cond, sortName string, key *store.Key, desc bool, limit int) (from string, fromArgs []any, filter string, filterArgs []any, err error) {
 	from = "users u"
 	for i, c := range conds {

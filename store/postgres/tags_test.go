@@ -351,3 +351,49 @@ func anyStrings(vs []any) []string {
 	}
 	return out
 }
+
+// Tags that a text array literal would misread ("null", quotes, backslashes, braces, spaces)
+// are matched as themselves, in queries planned with their values (a second condition makes the
+// query one) and in those that are not, driven by user_tags (the id order) or filtered by it.
+func TestTagQueriesAwkwardTags(t *testing.T) {
+	s, _, _ := openIn(t, postgres.SchemaVersion())
+	ctx := t.Context()
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	awkward := []string{"null", "NULL", `a"b`, `c\d`, "{x}", "sp ace", "e,f"}
+	ids := map[string]int64{}
+	for i, tag := range awkward {
+		login := fmt.Sprint("w", i)
+		id, err := s.CreateUser(ctx, store.User{Login: login, LoginCanon: login, Tags: []string{tag}, CreatedAt: at, UpdatedAt: at, LastRequestAt: at})
+		require.NoError(t, err)
+		ids[tag] = id
+	}
+	for _, tag := range awkward {
+		for _, second := range [][]store.Cond{nil, {{Field: store.FieldLogin, Op: store.OpStartsWith, Values: []any{"w"}}}} {
+			for _, op := range []string{store.OpIn, store.OpAll, store.OpNin} {
+				conds := append([]store.Cond{{Field: store.FieldTags, Op: op, Values: []any{tag, tag}}}, second...)
+				sort := store.FieldID
+				if second != nil {
+					sort = store.FieldLogin // w0, w1, ... in id order too
+				}
+				got, total, err := s.QueryUsers(ctx, store.Query{Conds: conds, Sort: sort, Limit: 100, TotalCap: 100})
+				require.NoError(t, err)
+				var gotIDs []int64
+				for _, u := range got {
+					gotIDs = append(gotIDs, u.ID)
+				}
+				want := []int64{ids[tag]}
+				if op == store.OpNin {
+					want = nil
+					for _, other := range awkward {
+						if other != tag {
+							want = append(want, ids[other])
+						}
+					}
+					slices.Sort(want)
+				}
+				require.Equal(t, want, gotIDs, "%s %q, second condition %v", op, tag, second != nil)
+				require.Equal(t, len(want), total, "%s %q: Total", op, tag)
+			}
+		}
+	}
+}
