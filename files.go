@@ -67,8 +67,12 @@ func publicFile(f store.File) File {
 // With a blob store that has [blob.GatedPutter] (blob/s3), the pending record is committed
 // while the bytes travel rather than before them: the store holds the blob invisible until
 // that commit has returned, so the collector (here or on another instance), which deletes any
-// blob without a record, can never see the blob first. The result is the same as CreateFile
-// then WriteFile, in about one round trip less.
+// blob without a record, can never see the blob first. With a metadata store that has
+// [store.LazyFiles] (SQLite, PostgreSQL), that commit does not wait for the disk: only the
+// completion does, and its sync makes the record durable with it (a crash before then loses
+// at most a record whose upload never returned, and the collector takes its bytes). The
+// result is the same as CreateFile then WriteFile, with one sync and about one round trip
+// less.
 func (e *Engine) UploadFile(ctx context.Context, token string, nf NewFile, r io.Reader) (File, error) {
 	gp, ok := e.blobs.(blob.GatedPutter)
 	if !ok {
@@ -94,7 +98,7 @@ func (e *Engine) UploadFile(ctx context.Context, token string, nf NewFile, r io.
 	}
 	created := make(chan result, 1)
 	go func() {
-		id, err := e.createFile(ctx, op, s, f)
+		id, err := e.createFile(ctx, op, s, f, true)
 		created <- result{id, err}
 	}()
 	var once sync.Once
@@ -128,7 +132,7 @@ func (e *Engine) CreateFile(ctx context.Context, token string, nf NewFile) (File
 	if err != nil {
 		return File{}, err
 	}
-	if f.ID, err = e.createFile(ctx, op, s, f); err != nil {
+	if f.ID, err = e.createFile(ctx, op, s, f, false); err != nil {
 		return File{}, err
 	}
 	return publicFile(f), nil
@@ -154,9 +158,14 @@ func (e *Engine) pendingFile(op string, s store.Session, nf NewFile) (store.File
 	return store.File{UID: uid, OwnerID: s.UserID, Name: name, ContentType: ctype, Public: nf.Public, CreatedAt: e.now()}, nil
 }
 
-// createFile commits the pending file f (durably) and returns its id.
-func (e *Engine) createFile(ctx context.Context, op string, s store.Session, f store.File) (int64, error) {
-	id, err := e.store.CreateFile(ctx, s.TokenHash, f)
+// createFile commits the pending file f and returns its id: durably, or when lazy and the
+// store has [store.LazyFiles], without waiting for the disk.
+func (e *Engine) createFile(ctx context.Context, op string, s store.Session, f store.File, lazy bool) (int64, error) {
+	create := e.store.CreateFile
+	if lf, ok := e.store.(store.LazyFiles); ok && lazy {
+		create = lf.CreateFileLazily
+	}
+	id, err := create(ctx, s.TokenHash, f)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return 0, e.gone(ctx, op, s.TokenHash)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -391,38 +390,31 @@ func (g gatedDir) PutGated(ctx context.Context, uid string, r io.Reader, max int
 }
 
 // With a blob store that has blob.GatedPutter (blob/s3), UploadFile commits the pending record
-// while the bytes travel, and ready returns only once the record is committed: the collector
-// of any instance deletes blobs without a record, so it must never see the bytes first. When
-// the record does not commit, nothing is kept.
+// while the bytes travel (lazily: SQLite has store.LazyFiles), and ready returns only once the
+// record is committed: the collector of any instance deletes blobs without a record, so it
+// must never see the bytes first. When the record does not commit, nothing is kept.
 func TestUploadCommitsTheRecordBeforeTheBytesCanBeSeen(t *testing.T) {
 	t.Parallel()
+	gated := func(env **authtest.Env, readied *[]string) authtest.Option {
+		return authtest.WithConfig(func(c *authcube.Config) {
+			d, err := blob.OpenDir(filepath.Join(c.Dir, "blobs"))
+			require.NoError(t, err)
+			c.Blobs = gatedDir{Dir: d, atReady: func(uid string, err error) {
+				if err != nil {
+					return
+				}
+				*readied = append(*readied, uid)
+				exists, err := authcube.StoreOf((*env).Engine).FileExists(ctx, uid)
+				assert.NoError(t, err)
+				assert.True(t, exists, "the record is committed when ready returns")
+			}}
+		})
+	}
+
 	var env *authtest.Env
 	var readied []string
-	var failCreate atomic.Bool
-	env = authtest.New(t, authtest.WithConfig(func(c *authcube.Config) {
-		d, err := blob.OpenDir(filepath.Join(c.Dir, "blobs"))
-		require.NoError(t, err)
-		c.Blobs = gatedDir{Dir: d, atReady: func(uid string, err error) {
-			if err != nil {
-				return
-			}
-			readied = append(readied, uid)
-			exists, err := authcube.StoreOf(env.Engine).FileExists(ctx, uid)
-			assert.NoError(t, err)
-			assert.True(t, exists, "the record is committed when ready returns")
-		}}
-	}))
-	boom := errors.New("disk full")
-	authcube.WrapStore(env.Engine, func(s store.Store) store.Store {
-		return &storetest.Hooked{Inner: s, Before: func(m string) error {
-			if m == "CreateFile" && failCreate.Load() {
-				return boom
-			}
-			return nil
-		}}
-	})
+	env = authtest.New(t, gated(&env, &readied))
 	_, s := env.SignedIn(t, "ann")
-
 	f, err := env.Engine.UploadFile(ctx, s.Token, authcube.NewFile{Name: "a.bin"}, bytes.NewReader(pngHeader))
 	require.NoError(t, err)
 	assert.Equal(t, []string{f.UID}, readied)
@@ -433,11 +425,24 @@ func TestUploadCommitsTheRecordBeforeTheBytesCanBeSeen(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, pngHeader, readAll(t, r))
 
-	failCreate.Store(true)
-	_, err = env.Engine.UploadFile(ctx, s.Token, authcube.NewFile{Name: "b.bin"}, strings.NewReader("never stored"))
+	// The record does not commit: no bytes, no record.
+	var failing *authtest.Env
+	readied = nil
+	failing = authtest.New(t, gated(&failing, &readied))
+	authcube.WrapStore(failing.Engine, func(s store.Store) store.Store {
+		return &storetest.Hooked{Inner: s, Before: func(m string) error {
+			if m == "CreateFile" {
+				return errors.New("disk full")
+			}
+			return nil
+		}}
+	})
+	_, s = failing.SignedIn(t, "ann")
+	_, err = failing.Engine.UploadFile(ctx, s.Token, authcube.NewFile{Name: "b.bin"}, strings.NewReader("never stored"))
 	require.Error(t, err)
-	assert.Len(t, blobFiles(t, env.Dir), 1, "only the first file's bytes")
-	page, err := env.Engine.Files(ctx, s.Token, authcube.Page{})
+	assert.Empty(t, readied)
+	assert.Empty(t, blobFiles(t, failing.Dir))
+	page, err := failing.Engine.Files(ctx, s.Token, authcube.Page{})
 	require.NoError(t, err)
-	assert.Len(t, page.Files, 1)
+	assert.Empty(t, page.Files)
 }
