@@ -349,8 +349,9 @@ func testInvisibleWhileWriting(t *testing.T, h Harness) {
 }
 
 // testGated checks [blob.GatedPutter], when the store has it: while ready runs the blob is
-// neither opened nor listed, ready is called once before a success, and a failing ready makes
-// PutGated return its error and keep nothing; for empty, small and large bodies of both kinds.
+// neither opened nor listed, ready is called once before a success, a failing ready makes
+// PutGated return its error and keep nothing, and so does a ctx that ends while ready runs
+// (with ctx's error); for empty, small and large bodies of both kinds.
 func testGated(t *testing.T, h Harness) {
 	s, residue := open(t, h)
 	gp, ok := s.(blob.GatedPutter)
@@ -387,6 +388,14 @@ func testGated(t *testing.T, h Harness) {
 			_, _, err = s.Open(ctx, us[1])
 			assert.ErrorIs(t, err, blob.ErrNotFound)
 			assert.Len(t, residue(), kept, "a refused PutGated keeps nothing (%d bytes, %s)", n, body.name)
+
+			// ctx ends while ready runs: the blob is not done, so ctx's error and nothing kept.
+			cctx, cancel := context.WithCancel(ctx)
+			_, _, err = gp.PutGated(cctx, us[1], body.of(data), 1<<40, func() error { cancel(); return nil })
+			require.ErrorIs(t, err, context.Canceled, "%d bytes, %s", n, body.name)
+			_, _, err = s.Open(ctx, us[1])
+			assert.ErrorIs(t, err, blob.ErrNotFound)
+			assert.Len(t, residue(), kept, "a PutGated whose ctx ended keeps nothing (%d bytes, %s)", n, body.name)
 		}
 	}
 }

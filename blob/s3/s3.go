@@ -262,21 +262,25 @@ func knownSize(r io.Reader) (*io.SectionReader, int64, bool) {
 }
 
 // putOne stores the n bytes of body as the object key with one conditional PUT (If-None-Match:
-// a key that exists is fs.ErrExist), gated by ready unless ready is nil (see PutGated).
+// a key that exists is fs.ErrExist), gated by ready unless ready is nil (see PutGated). The
+// body's last bytes go out only while ctx is live, so a ctx that ends before then leaves no
+// object even when the client has sent all the rest.
 func (s *Store) putOne(ctx context.Context, key string, body io.ReadSeeker, n int64, ready func() error) error {
 	opts := minio.PutObjectOptions{DisableMultipart: true, DisableContentSha256: true}
 	opts.SetMatchETagExcept("*")
-	var rd io.Reader = body
+	var rd io.Reader
 	var g *gate
-	if ready != nil && n == 0 {
-		if err := ready(); err != nil {
-			return err
+	if n == 0 {
+		if ready != nil {
+			if err := ready(); err != nil {
+				return err
+			}
 		}
-	} else if ready != nil {
+	} else {
 		var cancel context.CancelCauseFunc
 		ctx, cancel = context.WithCancelCause(ctx)
 		defer cancel(nil)
-		g = &gate{r: body, n: n, ready: ready, cancel: cancel}
+		g = &gate{ctx: ctx, r: body, n: n, ready: ready, cancel: cancel}
 		rd = g
 	}
 	_, err := s.client.PutObject(ctx, s.bucket, key, rd, n, opts)
@@ -297,26 +301,31 @@ func (s *Store) putOne(ctx context.Context, key string, body io.ReadSeeker, n in
 	return nil
 }
 
-// gate is the body of a gated PUT: it reads r (n bytes) but calls ready, once, before a read
-// that could return the last byte, and fails that read when ready fails (cancelling the PUT's
-// context with ready's error, so the client does not retry). It is an io.Seeker, so the
-// client may retry a PUT that failed otherwise, and deliberately not an io.ReaderAt, so the
-// client reads through it.
+// gate is the body of a single PUT: it reads r (n bytes), but before a read that could return
+// the last byte it calls ready (once, unless ready is nil) and checks ctx. A failing ready
+// fails that read and cancels ctx with ready's error, so the client does not retry; an ended
+// ctx fails it too. The server stores nothing before it has all n bytes, so the object cannot
+// be visible before ready has returned nil, nor created once ctx ended before then. gate is an
+// io.Seeker, so the client may retry a PUT that failed otherwise, and deliberately not an
+// io.ReaderAt, so the client reads through it.
 type gate struct {
+	ctx    context.Context
 	r      io.ReadSeeker
 	n, pos int64
 	ready  func() error
 	cancel context.CancelCauseFunc
 	once   sync.Once
 	err    error       // ready's answer, set inside once
-	ok     atomic.Bool // ready returned nil
+	ok     atomic.Bool // ready returned nil (or was nil)
 	bad    atomic.Pointer[error]
 }
 
 func (g *gate) Read(p []byte) (int, error) {
 	if g.pos+int64(len(p)) >= g.n {
 		g.once.Do(func() {
-			g.err = g.ready()
+			if g.ready != nil {
+				g.err = g.ready()
+			}
 			if g.err != nil {
 				g.bad.Store(&g.err)
 				g.cancel(g.err)
@@ -326,6 +335,9 @@ func (g *gate) Read(p []byte) (int, error) {
 		})
 		if g.err != nil {
 			return 0, g.err
+		}
+		if err := g.ctx.Err(); err != nil {
+			return 0, err
 		}
 	}
 	k, err := g.r.Read(p)
