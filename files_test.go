@@ -2,6 +2,8 @@ package authcube_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -15,6 +17,9 @@ import (
 
 	"github.com/authcube/authcube"
 	"github.com/authcube/authcube/authtest"
+	"github.com/authcube/authcube/blob"
+	"github.com/authcube/authcube/store"
+	"github.com/authcube/authcube/store/storetest"
 )
 
 var pngHeader = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
@@ -365,4 +370,79 @@ func TestConcurrentWritesOfOneFile(t *testing.T) {
 	r, _, err := env.Engine.OpenFile(ctx, s.Token, f.UID)
 	require.NoError(t, err)
 	assert.Equal(t, "first", string(readAll(t, r)))
+}
+
+// gatedDir is the directory blob store with blob.GatedPutter. It calls ready before it writes
+// a byte, and atReady with ready's answer, so a test can look at the shared metadata at the
+// moment the blob may become visible.
+type gatedDir struct {
+	*blob.Dir
+	atReady func(uid string, err error)
+}
+
+func (g gatedDir) PutGated(ctx context.Context, uid string, r io.Reader, max int64, ready func() error) (int64, []byte, error) {
+	err := ready()
+	g.atReady(uid, err)
+	if err != nil {
+		return 0, nil, err
+	}
+	return g.Dir.Put(ctx, uid, r, max)
+}
+
+// With a blob store that has blob.GatedPutter (blob/s3), UploadFile commits the pending record
+// while the bytes travel (lazily: SQLite has store.LazyFiles), and ready returns only once the
+// record is committed: the collector of any instance deletes blobs without a record, so it
+// must never see the bytes first. When the record does not commit, nothing is kept.
+func TestUploadCommitsTheRecordBeforeTheBytesCanBeSeen(t *testing.T) {
+	t.Parallel()
+	gated := func(env **authtest.Env, readied *[]string) authtest.Option {
+		return authtest.WithConfig(func(c *authcube.Config) {
+			d, err := blob.OpenDir(filepath.Join(c.Dir, "blobs"))
+			require.NoError(t, err)
+			c.Blobs = gatedDir{Dir: d, atReady: func(uid string, err error) {
+				if err != nil {
+					return
+				}
+				*readied = append(*readied, uid)
+				exists, err := authcube.StoreOf((*env).Engine).FileExists(ctx, uid)
+				assert.NoError(t, err)
+				assert.True(t, exists, "the record is committed when ready returns")
+			}}
+		})
+	}
+
+	var env *authtest.Env
+	var readied []string
+	env = authtest.New(t, gated(&env, &readied))
+	_, s := env.SignedIn(t, "ann")
+	f, err := env.Engine.UploadFile(ctx, s.Token, authcube.NewFile{Name: "a.bin"}, bytes.NewReader(pngHeader))
+	require.NoError(t, err)
+	assert.Equal(t, []string{f.UID}, readied)
+	assert.True(t, f.Complete)
+	assert.NotZero(t, f.ID)
+	assert.Equal(t, "image/png", f.ContentType)
+	r, _, err := env.Engine.OpenFile(ctx, s.Token, f.UID)
+	require.NoError(t, err)
+	assert.Equal(t, pngHeader, readAll(t, r))
+
+	// The record does not commit: no bytes, no record.
+	var failing *authtest.Env
+	readied = nil
+	failing = authtest.New(t, gated(&failing, &readied))
+	authcube.WrapStore(failing.Engine, func(s store.Store) store.Store {
+		return &storetest.Hooked{Inner: s, Before: func(m string) error {
+			if m == "CreateFile" {
+				return errors.New("disk full")
+			}
+			return nil
+		}}
+	})
+	_, s = failing.SignedIn(t, "ann")
+	_, err = failing.Engine.UploadFile(ctx, s.Token, authcube.NewFile{Name: "b.bin"}, strings.NewReader("never stored"))
+	require.Error(t, err)
+	assert.Empty(t, readied)
+	assert.Empty(t, blobFiles(t, failing.Dir))
+	page, err := failing.Engine.Files(ctx, s.Token, authcube.Page{})
+	require.NoError(t, err)
+	assert.Empty(t, page.Files)
 }

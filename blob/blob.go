@@ -111,6 +111,19 @@ type Uploads interface {
 	AbortUploads(ctx context.Context, uid string) error
 }
 
+// GatedPutter is the optional ability of a [Store] to start storing a blob before its caller is
+// ready for the blob to exist. authcube's UploadFile finds it by type assertion and commits the
+// file's pending record while the bytes travel instead of before, for stores whose writes take
+// a round trip (blob/s3): the collector deletes any blob without a record, so the blob must not
+// be visible before the record is committed.
+type GatedPutter interface {
+	// PutGated is Put, except that the blob becomes visible (to Open, List, [Uploads] and any
+	// other process on the same backing) only after ready has returned nil. ready is called at
+	// most once, and always before PutGated returns nil; PutGated may fail before calling it.
+	// When ready returns an error, PutGated returns that error unchanged and keeps nothing.
+	PutGated(ctx context.Context, uid string, r io.Reader, max int64, ready func() error) (size int64, head []byte, err error)
+}
+
 // Presigner is the optional ability of the reader a [Store]'s Open returns when the store can
 // hand out URLs that read the blob directly from it (blob/s3: a presigned GET), so the bytes
 // need not pass through the application.

@@ -282,6 +282,18 @@ type ResetTokens interface {
 	DeleteStaleResetTokens(ctx context.Context, now time.Time) (int, error)
 }
 
+// LazyFiles is an optional ability of a Store, found by type assertion: creating a pending file
+// without waiting for the disk. authcube's UploadFile uses it for the record it commits while
+// the bytes travel to a blob store with blob.GatedPutter, since the completion it commits next is
+// durable and makes the record durable with it.
+type LazyFiles interface {
+	// CreateFileLazily is CreateFile, except that it may return once the row is committed
+	// (visible to every reader of the store, in this process and in others) but before it is
+	// durable. Any later durable commit of the store makes it durable too (the store's log is
+	// written in commit order); until then a crash may lose it.
+	CreateFileLazily(ctx context.Context, sessionHash [32]byte, f File) (int64, error)
+}
+
 // Files stores the metadata of users' files; their bytes live in a blob.Store. It is safe for
 // concurrent use. A file that does not exist, or is not the named owner's, is ErrNotFound, and
 // so is every write whose session no longer acts for the owner; FileExists reports false and a

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -48,6 +49,7 @@ func Run(t *testing.T, h Harness) {
 		{"PutFailureMidwayKeepsNothing", testFailureMidway},
 		{"PutInProgressIsInvisible", testInvisibleWhileWriting},
 		{"PutDuplicateIsRefused", testDuplicate},
+		{"PutGatedWaitsForReady", testGated},
 		{"OpenMissingAndDelete", testMissingAndDelete},
 		{"InvalidUIDsAreRefusedEverywhere", testInvalidUIDs},
 		{"ListSeesExactlyTheStoredUIDs", testList},
@@ -158,15 +160,27 @@ func testRoundTrip(t *testing.T, h Harness) {
 
 func testSizeAndHead(t *testing.T, h Harness) {
 	s, _ := open(t, h)
-	for i, n := range []int{0, 1, 511, 512, 513, 32 << 10, 32<<10 + 1} {
-		uid := UIDs(t, byte(20+i), 1)[0]
-		data := Bytes(2, n)
-		size, head, err := s.Put(context.Background(), uid, bytes.NewReader(data), int64(n))
-		require.NoError(t, err, "exactly the cap is accepted (%d bytes)", n)
-		assert.EqualValues(t, n, size)
-		assert.Equal(t, data[:min(n, 512)], head)
-		assert.Equal(t, data, Read(t, s, uid))
+	for k, body := range bodies {
+		for i, n := range []int{0, 1, 511, 512, 513, 32 << 10, 32<<10 + 1} {
+			uid := UIDs(t, byte(20+10*k+i), 1)[0]
+			data := Bytes(2, n)
+			size, head, err := s.Put(context.Background(), uid, body.of(data), int64(n))
+			require.NoError(t, err, "exactly the cap is accepted (%d bytes, %s)", n, body.name)
+			assert.EqualValues(t, n, size)
+			assert.Equal(t, data[:min(n, 512)], head)
+			assert.Equal(t, data, Read(t, s, uid))
+		}
 	}
+}
+
+// bodies are the two kinds of body a store may treat apart: one that says how many bytes it
+// has (a *bytes.Reader), and a plain io.Reader.
+var bodies = []struct {
+	name string
+	of   func(data []byte) io.Reader
+}{
+	{"sized", func(data []byte) io.Reader { return bytes.NewReader(data) }},
+	{"streamed", func(data []byte) io.Reader { return struct{ io.Reader }{bytes.NewReader(data)} }},
 }
 
 // oneByteReader returns its bytes one Read at a time in small pieces, as a slow client does.
@@ -212,15 +226,17 @@ func (r *countingReader) Read(p []byte) (int, error) {
 
 func testOverCap(t *testing.T, h Harness) {
 	ctx := context.Background()
-	t.Run("one byte over", func(t *testing.T) {
-		s, residue := open(t, h)
-		uid := UIDs(t, 3, 1)[0]
-		_, _, err := s.Put(ctx, uid, bytes.NewReader(Bytes(3, 1001)), 1000)
-		require.ErrorIs(t, err, blob.ErrTooLarge)
-		assert.Empty(t, residue(), "nothing kept")
-		_, _, err = s.Open(ctx, uid)
-		assert.ErrorIs(t, err, blob.ErrNotFound)
-	})
+	for _, body := range bodies {
+		t.Run("one byte over, "+body.name, func(t *testing.T) {
+			s, residue := open(t, h)
+			uid := UIDs(t, 3, 1)[0]
+			_, _, err := s.Put(ctx, uid, body.of(Bytes(3, 1001)), 1000)
+			require.ErrorIs(t, err, blob.ErrTooLarge)
+			assert.Empty(t, residue(), "nothing kept")
+			_, _, err = s.Open(ctx, uid)
+			assert.ErrorIs(t, err, blob.ErrNotFound)
+		})
+	}
 	t.Run("large body one byte over", func(t *testing.T) {
 		s, residue := open(t, h)
 		uid := UIDs(t, 3, 1)[0]
@@ -329,6 +345,58 @@ func testInvisibleWhileWriting(t *testing.T, h Harness) {
 		assert.True(t, checked)
 		assert.EqualValues(t, n+len("more bytes"), size)
 		assert.Contains(t, ListAll(t, s), uid)
+	}
+}
+
+// testGated checks [blob.GatedPutter], when the store has it: while ready runs the blob is
+// neither opened nor listed, ready is called once before a success, a failing ready makes
+// PutGated return its error and keep nothing, and so does a ctx that ends while ready runs
+// (with ctx's error); for empty, small and large bodies of both kinds.
+func testGated(t *testing.T, h Harness) {
+	s, residue := open(t, h)
+	gp, ok := s.(blob.GatedPutter)
+	if !ok {
+		t.Skip("the store has no blob.GatedPutter")
+	}
+	ctx := context.Background()
+	refused := errors.New("the record did not commit")
+	kept := 0
+	for k, body := range bodies {
+		for i, n := range []int{0, 1000, 2*h.Large + 1} {
+			us := UIDs(t, byte(60+10*k+i), 2)
+			data := Bytes(byte(k), n)
+			var calls atomic.Int32
+			size, head, err := gp.PutGated(ctx, us[0], body.of(data), 1<<40, func() error {
+				calls.Add(1) // maybe on another goroutine: assert, not require
+				_, _, err := s.Open(ctx, us[0])
+				assert.ErrorIs(t, err, blob.ErrNotFound, "invisible until ready returns (%d bytes, %s)", n, body.name)
+				assert.NoError(t, s.List(ctx, func(uid string) error {
+					assert.NotEqual(t, us[0], uid, "unlisted until ready returns")
+					return nil
+				}))
+				return nil
+			})
+			require.NoError(t, err, "%d bytes, %s", n, body.name)
+			kept++
+			assert.EqualValues(t, 1, calls.Load(), "ready is called once")
+			assert.EqualValues(t, n, size)
+			assert.Equal(t, data[:min(n, 512)], head)
+			assert.Equal(t, data, Read(t, s, us[0]))
+
+			_, _, err = gp.PutGated(ctx, us[1], body.of(data), 1<<40, func() error { return refused })
+			require.ErrorIs(t, err, refused, "%d bytes, %s", n, body.name)
+			_, _, err = s.Open(ctx, us[1])
+			assert.ErrorIs(t, err, blob.ErrNotFound)
+			assert.Len(t, residue(), kept, "a refused PutGated keeps nothing (%d bytes, %s)", n, body.name)
+
+			// ctx ends while ready runs: the blob is not done, so ctx's error and nothing kept.
+			cctx, cancel := context.WithCancel(ctx)
+			_, _, err = gp.PutGated(cctx, us[1], body.of(data), 1<<40, func() error { cancel(); return nil })
+			require.ErrorIs(t, err, context.Canceled, "%d bytes, %s", n, body.name)
+			_, _, err = s.Open(ctx, us[1])
+			assert.ErrorIs(t, err, blob.ErrNotFound)
+			assert.Len(t, residue(), kept, "a PutGated whose ctx ended keeps nothing (%d bytes, %s)", n, body.name)
+		}
 	}
 }
 

@@ -76,9 +76,10 @@ type Store struct {
 }
 
 var (
-	_ blob.Store     = (*Store)(nil)
-	_ blob.Uploads   = (*Store)(nil)
-	_ blob.Presigner = (*reader)(nil)
+	_ blob.Store       = (*Store)(nil)
+	_ blob.Uploads     = (*Store)(nil)
+	_ blob.GatedPutter = (*Store)(nil)
+	_ blob.Presigner   = (*reader)(nil)
 )
 
 // New connects to the bucket and checks that it exists, creating it when cfg.CreateBucket is
@@ -164,13 +165,36 @@ func (s *Store) ready(ctx context.Context, op string) error {
 // Put implements [blob.Store.Put]. It reads at most max+1 bytes, a part at a time. Payloads
 // are sent unsigned (UNSIGNED-PAYLOAD: no streaming signature, which some servers cannot decode
 // in parts, and no client-side hashing, which halved the throughput); HTTPS protects them in
-// transit, and the request headers stay signed. A blob of
-// at most one part is sent as one conditional PUT once its bytes are all read. A larger one
-// is a multipart upload, each part sent while the next is read, and completed only after the
-// last byte was read and counted: over the cap, on a read error, or when ctx ends, the upload
-// is aborted (with a fresh minute-long context when ctx has ended), so no object is created
-// and none is ever partly visible.
+// transit, and the request headers stay signed.
+//
+// A body that says how many bytes it has left (a *bytes.Reader or *strings.Reader) and has
+// fewer than a part is one conditional PUT of exactly those bytes, sent from the body itself
+// (more than max is ErrTooLarge before a byte is read). Any other body is read into memory up
+// to a part: a blob of at most one part is sent as one conditional PUT once its bytes are all
+// read. A larger one is a multipart upload, each part sent while the next is read, and
+// completed only after the last byte was read and counted: over the cap, on a read error, or
+// when ctx ends, the upload is aborted (with a fresh minute-long context when ctx has ended),
+// so no object is created and none is ever partly visible. A single PUT cut short (ctx ended,
+// connection lost) creates nothing either: S3 stores an object only once it has all the
+// Content-Length bytes.
 func (s *Store) Put(ctx context.Context, uid string, r io.Reader, max int64) (int64, []byte, error) {
+	return s.put(ctx, uid, r, max, nil)
+}
+
+// PutGated implements [blob.GatedPutter]. A single PUT holds back the last byte of its body
+// until ready has returned nil, so the server, which stores nothing before it has every byte,
+// cannot make the object visible earlier; an empty blob calls ready before its PUT. A
+// multipart upload calls ready before the upload is created (an unfinished upload is visible
+// to ListUploads). When ready fails, the PUT is cut short and PutGated returns ready's error.
+func (s *Store) PutGated(ctx context.Context, uid string, r io.Reader, max int64, ready func() error) (int64, []byte, error) {
+	if ready == nil {
+		return 0, nil, errors.New("blob: s3: put: nil ready")
+	}
+	return s.put(ctx, uid, r, max, ready)
+}
+
+// put is Put, gated by ready unless ready is nil.
+func (s *Store) put(ctx context.Context, uid string, r io.Reader, max int64, ready func() error) (int64, []byte, error) {
 	if err := s.check(ctx, "put", uid); err != nil {
 		return 0, nil, err
 	}
@@ -178,6 +202,20 @@ func (s *Store) Put(ctx context.Context, uid string, r io.Reader, max int64) (in
 		return 0, nil, errors.New("blob: s3: put: negative limit")
 	}
 	key := s.key(uid)
+	if body, n, ok := knownSize(r); ok && n < int64(s.partSize) {
+		if n > max {
+			return 0, nil, blob.ErrTooLarge
+		}
+		head := make([]byte, min(n, 512))
+		if k, err := body.ReadAt(head, 0); k < len(head) {
+			return 0, nil, fmt.Errorf("blob: s3: put: read: %w", err)
+		}
+		if err := s.putOne(ctx, key, body, n, ready); err != nil {
+			return 0, nil, err
+		}
+		_, _ = r.(io.Seeker).Seek(n, io.SeekCurrent) // the body is consumed, as by any Put
+		return n, head, nil
+	}
 	limit := max + 1
 	if max == 1<<63-1 {
 		limit = max
@@ -191,22 +229,141 @@ func (s *Store) Put(ctx context.Context, uid string, r io.Reader, max int64) (in
 	}
 	head := bytes.Clone(first[:min(len(first), 512)])
 	if len(first) < s.partSize { // the whole blob: one PUT
-		opts := minio.PutObjectOptions{DisableMultipart: true, DisableContentSha256: true}
-		opts.SetMatchETagExcept("*")
-		_, err := s.client.PutObject(ctx, s.bucket, key, bytes.NewReader(first), int64(len(first)), opts)
-		if err != nil {
-			if isPrecondition(err) {
-				return 0, nil, errExist()
-			}
-			return 0, nil, s.fail("put", err)
+		if err := s.putOne(ctx, key, bytes.NewReader(first), int64(len(first)), ready); err != nil {
+			return 0, nil, err
 		}
 		return int64(len(first)), head, nil
+	}
+	if ready != nil {
+		if err := ready(); err != nil {
+			return 0, nil, err
+		}
 	}
 	if err := s.multipart(ctx, key, cr, first); err != nil {
 		return 0, nil, err
 	}
 	return cr.n, head, nil
 }
+
+// knownSize returns the unread bytes of r, as a reader of their own, when r says how many
+// there are and cannot change that: a *bytes.Reader or a *strings.Reader.
+func knownSize(r io.Reader) (*io.SectionReader, int64, bool) {
+	var ra io.ReaderAt
+	var size, left int64
+	switch v := r.(type) {
+	case *bytes.Reader:
+		ra, size, left = v, v.Size(), int64(v.Len())
+	case *strings.Reader:
+		ra, size, left = v, v.Size(), int64(v.Len())
+	default:
+		return nil, 0, false
+	}
+	return io.NewSectionReader(ra, size-left, left), left, true
+}
+
+// putOne stores the n bytes of body as the object key with one conditional PUT (If-None-Match:
+// a key that exists is fs.ErrExist), gated by ready unless ready is nil (see PutGated). The
+// body's last bytes go out only while ctx is live, so a ctx that ends before then leaves no
+// object even when the client has sent all the rest.
+func (s *Store) putOne(ctx context.Context, key string, body io.ReadSeeker, n int64, ready func() error) error {
+	opts := minio.PutObjectOptions{DisableMultipart: true, DisableContentSha256: true}
+	opts.SetMatchETagExcept("*")
+	var rd io.Reader
+	var g *gate
+	if n == 0 {
+		if ready != nil {
+			if err := ready(); err != nil {
+				return err
+			}
+		}
+	} else {
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		g = &gate{ctx: ctx, r: body, n: n, ready: ready, cancel: cancel}
+		rd = g
+	}
+	_, err := s.client.PutObject(ctx, s.bucket, key, rd, n, opts)
+	if err != nil {
+		if g != nil {
+			if rerr := g.failed(); rerr != nil {
+				return rerr
+			}
+		}
+		if isPrecondition(err) {
+			return errExist()
+		}
+		return s.fail("put", err)
+	}
+	if g != nil && !g.passed() { // the client sent the body without reading it through the gate
+		return errors.New("blob: s3: put: the body bypassed its gate")
+	}
+	return nil
+}
+
+// gate is the body of a single PUT: it reads r (n bytes), but before a read that could return
+// the last byte it calls ready (once, unless ready is nil) and checks ctx. A failing ready
+// fails that read and cancels ctx with ready's error, so the client does not retry; an ended
+// ctx fails it too. The server stores nothing before it has all n bytes, so the object cannot
+// be visible before ready has returned nil, nor created once ctx ended before then. gate is an
+// io.Seeker, so the client may retry a PUT that failed otherwise, and deliberately not an
+// io.ReaderAt, so the client reads through it.
+type gate struct {
+	ctx    context.Context
+	r      io.ReadSeeker
+	n, pos int64
+	ready  func() error
+	cancel context.CancelCauseFunc
+	once   sync.Once
+	err    error       // ready's answer, set inside once
+	ok     atomic.Bool // ready returned nil (or was nil)
+	bad    atomic.Pointer[error]
+}
+
+func (g *gate) Read(p []byte) (int, error) {
+	if g.pos+int64(len(p)) >= g.n {
+		g.once.Do(func() {
+			if g.ready != nil {
+				g.err = g.ready()
+			}
+			if g.err != nil {
+				g.bad.Store(&g.err)
+				g.cancel(g.err)
+				return
+			}
+			g.ok.Store(true)
+		})
+		if g.err != nil {
+			return 0, g.err
+		}
+		if err := g.ctx.Err(); err != nil {
+			return 0, err
+		}
+	}
+	k, err := g.r.Read(p)
+	g.pos += int64(k)
+	return k, err
+}
+
+func (g *gate) Seek(offset int64, whence int) (int64, error) {
+	pos, err := g.r.Seek(offset, whence)
+	if err == nil {
+		g.pos = pos
+	}
+	return pos, err
+}
+
+// failed returns ready's error, if ready was called and failed. It may be called while the
+// client still reads the body.
+func (g *gate) failed() error {
+	if p := g.bad.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// passed reports whether ready was called and returned nil.
+func (g *gate) passed() bool { return g.ok.Load() }
 
 // multipart uploads first (a full part) and the rest of cr, then completes the upload; on any
 // failure it aborts it.

@@ -24,8 +24,26 @@ func scanFile(row pgx.Row) (store.File, error) {
 
 // CreateFile implements [store.Files].
 func (s *Store) CreateFile(ctx context.Context, sessionHash [32]byte, f store.File) (int64, error) {
+	return s.createFile(ctx, sessionHash, f, false)
+}
+
+var _ store.LazyFiles = (*Store)(nil)
+
+// CreateFileLazily implements [store.LazyFiles]: the transaction commits with
+// synchronous_commit off, so it is visible at once but its WAL record is flushed by the WAL
+// writer or by the next synchronous commit, whose flush covers every record before its own.
+func (s *Store) CreateFileLazily(ctx context.Context, sessionHash [32]byte, f store.File) (int64, error) {
+	return s.createFile(ctx, sessionHash, f, true)
+}
+
+func (s *Store) createFile(ctx context.Context, sessionHash [32]byte, f store.File, lazy bool) (int64, error) {
 	var id int64
 	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if lazy {
+			if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				return err
+			}
+		}
 		if err := sessionActsFor(ctx, tx, sessionHash, f.OwnerID); err != nil {
 			return err
 		}

@@ -22,14 +22,28 @@ func scanFile(row interface{ Scan(...any) error }) (store.File, error) {
 // CreateFile implements [store.Store].
 func (s *Store) CreateFile(ctx context.Context, sessionHash [32]byte, f store.File) (int64, error) {
 	var id int64
-	err := s.w.do(ctx, func(tx *wtx) error {
+	err := s.w.do(ctx, createFile(sessionHash, f, &id))
+	return id, wrap("create file", err)
+}
+
+var _ store.LazyFiles = (*Store)(nil)
+
+// CreateFileLazily implements [store.LazyFiles]: the insert commits at synchronous=NORMAL (see
+// writer.doLazy) when no durable write shares its batch.
+func (s *Store) CreateFileLazily(ctx context.Context, sessionHash [32]byte, f store.File) (int64, error) {
+	var id int64
+	err := s.w.doLazy(ctx, createFile(sessionHash, f, &id))
+	return id, wrap("create file", err)
+}
+
+func createFile(sessionHash [32]byte, f store.File, id *int64) func(tx *wtx) error {
+	return func(tx *wtx) error {
 		if err := sessionActsFor(tx, sessionHash, f.OwnerID); err != nil {
 			return err
 		}
 		return tx.queryRow(`INSERT INTO files (uid, owner_id, name, content_type, public, created_at)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, f.UID, f.OwnerID, f.Name, f.ContentType, f.Public, ms(f.CreatedAt)).Scan(&id)
-	})
-	return id, wrap("create file", err)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, f.UID, f.OwnerID, f.Name, f.ContentType, f.Public, ms(f.CreatedAt)).Scan(id)
+	}
 }
 
 // CompleteFile implements [store.Store].

@@ -27,6 +27,7 @@ const (
 // writer.try): it must not keep state from a run that was rolled back.
 type op struct {
 	fn    func(tx *wtx) error
+	lazy  bool // may commit without waiting for the disk (see doLazy)
 	done  chan error
 	state atomic.Int32
 }
@@ -38,7 +39,8 @@ type writer struct {
 	conn     *conn // used only by the writer goroutine
 	queue    chan *op
 	maxBatch int
-	careful  int // batches still to run with a savepoint per operation (see try)
+	careful  int  // batches still to run with a savepoint per operation (see try)
+	lazy     bool // the connection is at synchronous=NORMAL (see setSync)
 
 	cp *checkpointer
 
@@ -59,10 +61,21 @@ func newWriter(c *conn, maxBatch int, cp *checkpointer) *writer {
 	return w
 }
 
-// do queues fn and waits until it has committed (nil), failed on its own (its error), or ctx
-// ended before the writer took it (ctx.Err()).
+// do queues fn and waits until it has committed durably (nil), failed on its own (its error),
+// or ctx ended before the writer took it (ctx.Err()).
 func (w *writer) do(ctx context.Context, fn func(tx *wtx) error) error {
-	o := &op{fn: fn, done: make(chan error, 1)}
+	return w.submit(ctx, &op{fn: fn, done: make(chan error, 1)})
+}
+
+// doLazy is do, except that fn's commit may return before it is durable: a batch made of lazy
+// operations only commits at synchronous=NORMAL, so its frames reach the WAL file but not
+// necessarily the disk; readers see them at once. The next durable commit syncs the WAL file,
+// and with it every frame before its own, so a lazy write is durable once any later write is.
+func (w *writer) doLazy(ctx context.Context, fn func(tx *wtx) error) error {
+	return w.submit(ctx, &op{fn: fn, lazy: true, done: make(chan error, 1)})
+}
+
+func (w *writer) submit(ctx context.Context, o *op) error {
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
@@ -131,6 +144,16 @@ func (w *writer) loop() {
 // interrupt) may have ended the transaction: the batch is rolled back, the culprit fails, and the
 // others are retried in a fresh transaction.
 func (w *writer) run(batch []*op) {
+	lazy := len(batch) > 0
+	for _, o := range batch {
+		lazy = lazy && o.lazy
+	}
+	if err := w.setSync(lazy); err != nil && !lazy {
+		for _, o := range batch { // never commit durable writes without the sync
+			o.done <- err
+		}
+		return
+	}
 	for len(batch) > 0 {
 		errs, culprit, err := w.try(batch)
 		switch {
@@ -150,6 +173,25 @@ func (w *writer) run(batch []*op) {
 			return
 		}
 	}
+}
+
+// setSync puts the connection at synchronous=NORMAL for a batch of lazy operations only, and
+// back at FULL for any other, between transactions (SQLite refuses the change inside one).
+// When it fails the mode is unchanged: a lazy batch then runs durably, a durable one must not
+// run.
+func (w *writer) setSync(lazy bool) error {
+	if w.lazy == lazy {
+		return nil
+	}
+	mode := "FULL"
+	if lazy {
+		mode = "NORMAL"
+	}
+	if _, err := w.exec("PRAGMA synchronous = " + mode); err != nil {
+		return err
+	}
+	w.lazy = lazy
+	return nil
 }
 
 // carefulBatches is how many batches after an operation's own failure run with a savepoint per

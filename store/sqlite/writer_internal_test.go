@@ -106,3 +106,41 @@ func TestBatchCarefulModeEnds(t *testing.T) {
 	require.NoError(t, s.readRow(t.Context(), `SELECT count(*) FROM throttle`, nil, scanInto(&n)))
 	assert.Equal(t, 12, n)
 }
+
+// TestOnlyLazyBatchesSkipTheSync: a batch made of lazy operations only commits at
+// synchronous=NORMAL; a batch with a durable operation in it, and every durable batch after a
+// lazy one, commits at FULL.
+func TestOnlyLazyBatchesSkipTheSync(t *testing.T) {
+	t.Parallel()
+	s := openInternal(t, Options{})
+	ctx := t.Context()
+	const normal, full = 1, 2
+	mode := func(got *int64) func(tx *wtx) error {
+		return func(tx *wtx) error { return tx.queryRow(`PRAGMA synchronous`).Scan(got) }
+	}
+	var got int64
+	require.NoError(t, s.w.doLazy(ctx, mode(&got)))
+	assert.EqualValues(t, normal, got, "a lazy batch")
+	require.NoError(t, s.w.do(ctx, mode(&got)))
+	assert.EqualValues(t, full, got, "a durable batch after a lazy one")
+	require.NoError(t, s.w.doLazy(ctx, mode(&got)))
+	assert.EqualValues(t, normal, got)
+
+	// One batch of a lazy and a durable operation: durable.
+	release, held := make(chan struct{}), make(chan struct{})
+	go s.w.do(context.Background(), func(*wtx) error { //nolint:errcheck // a no-op
+		close(held)
+		<-release
+		return nil
+	})
+	<-held
+	var lazyGot, durableGot int64
+	var wg sync.WaitGroup
+	wg.Go(func() { assert.NoError(t, s.w.doLazy(ctx, mode(&lazyGot))) })
+	wg.Go(func() { assert.NoError(t, s.w.do(ctx, mode(&durableGot))) })
+	require.Eventually(t, func() bool { return len(s.w.queue) == 2 }, testWait, testTick)
+	close(release)
+	wg.Wait()
+	assert.EqualValues(t, full, lazyGot, "a lazy operation batched with a durable one")
+	assert.EqualValues(t, full, durableGot)
+}

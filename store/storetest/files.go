@@ -24,6 +24,7 @@ func runFiles(t *testing.T, sub func(t *testing.T, name string, f func(t *testin
 		sub(t, "IncreasingIDs", testCreateFileIncreasingIDs)
 		sub(t, "StaleSession", testCreateFileStaleSession)
 		sub(t, "DuplicateUID", testCreateFileDuplicateUID)
+		sub(t, "Lazily", testCreateFileLazily)
 	})
 	t.Run("File", func(t *testing.T) {
 		sub(t, "RoundTrip", testFileRoundTrip)
@@ -248,6 +249,34 @@ func testCreateFileStaleSession(t *testing.T, s store.Store) {
 
 	// The session that acts for the owner still works.
 	requireFile(t, s, createFile(t, s, mine, newFile("accepted", u.ID, at(time.Hour))))
+}
+
+// testCreateFileLazily checks store.LazyFiles, when the store has it: the row is there as soon
+// as CreateFileLazily returns, as CreateFile's would be, completes like any other, and a session
+// that does not act for the owner is refused alike.
+func testCreateFileLazily(t *testing.T, s store.Store) {
+	lf, ok := s.(store.LazyFiles)
+	if !ok {
+		t.Skip("the store has no store.LazyFiles")
+	}
+	ctx := t.Context()
+	u, se := fileOwner(t, s, 1)
+	other, _ := fileOwner(t, s, 2)
+	f := newFile("lazy", u.ID, at(0))
+	id, err := lf.CreateFileLazily(ctx, se.TokenHash, f)
+	require.NoError(t, err)
+	require.Positive(t, id)
+	f.ID = id
+	requireFile(t, s, f)
+	exists, err := s.FileExists(ctx, f.UID)
+	require.NoError(t, err)
+	assert.True(t, exists)
+	completeFile(t, s, f, 42, "text/plain")
+
+	refused := newFile("lazy-refused", other.ID, at(0))
+	_, err = lf.CreateFileLazily(ctx, se.TokenHash, refused)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	requireNoFile(t, s, refused)
 }
 
 func testCreateFileDuplicateUID(t *testing.T, s store.Store) {
