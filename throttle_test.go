@@ -439,3 +439,66 @@ func TestDeviceTokenKeepsClientBudget(t *testing.T) {
 	_, err = env.Engine.CreateUserSession(ctx, bad)
 	requireCode(t, err, authcube.ErrThrottled, "")
 }
+
+// S7, S9: failures count against the canonical login or email, whatever its spelling: the
+// account's display form (mixed case, full width), other cases and widths at sign-in, and a
+// wrong old password at a password change are one throttle key, so the sixth failure across
+// all of them (Free 5) is refused, and the right password too until the back-off ends.
+func TestThrottleKeyIsTheCanonicalLoginOrEmail(t *testing.T) {
+	t.Parallel()
+	te := newTestEngine(t) // DefaultThrottle: 5 free failures
+	app := te.appSession(t)
+	for _, tc := range []struct {
+		account authcube.NewUser
+		forms   []authcube.Credentials // the first is the display form; seven in all
+	}{
+		{authcube.NewUser{Login: "Alice"}, []authcube.Credentials{
+			{Login: "Alice"}, {Login: "ALICE"}, {Login: "ＡＬＩＣＥ"}, {Login: "alice"}, {Login: "ａｌｉｃｅ"}, {Login: "aLiCe"}, {Login: "Ａlice"},
+		}},
+		{authcube.NewUser{Login: "ＢＯＢ"}, []authcube.Credentials{
+			{Login: "ＢＯＢ"}, {Login: "Bob"}, {Login: "BOB"}, {Login: "bob"}, {Login: "ｂｏｂ"}, {Login: "Ｂob"}, {Login: "bOB"},
+		}},
+		{authcube.NewUser{Email: "Carol@Example.ORG"}, []authcube.Credentials{
+			{Email: "Carol@Example.ORG"}, {Email: "carol@example.org"}, {Email: "CAROL@EXAMPLE.ORG"}, {Email: "ＣＡＲＯＬ@example.org"},
+			{Email: "ｃａｒｏｌ@Example.org"}, {Email: "cArOl@example.ORG"}, {Email: "Carol@EXAMPLE.org"},
+		}},
+	} {
+		tc.account.Password = testPassword
+		u, err := te.SignUp(ctx, app.Token, tc.account)
+		require.NoError(t, err)
+		require.Equal(t, tc.account.Login, u.Login, "the display form is kept")
+		right := func(i int) authcube.Credentials { c := tc.forms[i]; c.Password = testPassword; return c }
+		wrong := func(i int) authcube.Credentials { c := tc.forms[i]; c.Password = "not the password"; return c }
+		s, err := te.CreateUserSession(ctx, right(0))
+		require.NoError(t, err, "%+v", right(0))
+
+		// Five failures in five spellings: four sign-ins and a wrong old password.
+		for i := range 4 {
+			_, err := te.SignIn(ctx, te.appSession(t).Token, wrong(i))
+			requireCode(t, err, authcube.ErrInvalidCredentials, "")
+		}
+		_, err = te.UpdateUser(ctx, s.Token, authcube.UserUpdate{Password: new("a new password here"), OldPassword: "not the password"})
+		requireCode(t, err, authcube.ErrInvalidCredentials, "old_password")
+
+		// The sixth, in yet other spellings and on either way in, is throttled.
+		verifies := authcube.VerifyCount(te.Engine)
+		_, err = te.CreateUserSession(ctx, right(4))
+		requireCode(t, err, authcube.ErrThrottled, "")
+		_, err = te.SignIn(ctx, te.appSession(t).Token, right(5))
+		requireCode(t, err, authcube.ErrThrottled, "")
+		_, err = te.UpdateUser(ctx, s.Token, authcube.UserUpdate{Password: new("a new password here"), OldPassword: testPassword})
+		requireCode(t, err, authcube.ErrThrottled, "")
+		assert.Equal(t, verifies, authcube.VerifyCount(te.Engine), "nothing verified while throttled")
+
+		// After the back-off one key is reset by a success in any spelling.
+		te.clock.Advance(authcube.DefaultThrottle.Base)
+		_, err = te.CreateUserSession(ctx, right(6))
+		require.NoError(t, err, "%+v", right(6))
+		for i := range 5 {
+			_, err := te.CreateUserSession(ctx, wrong(i))
+			requireCode(t, err, authcube.ErrInvalidCredentials, "")
+		}
+		_, err = te.CreateUserSession(ctx, right(5))
+		requireCode(t, err, authcube.ErrThrottled, "")
+	}
+}
