@@ -23,12 +23,19 @@ import (
 // unthrottled lets a test fail sign-ins as often as it likes.
 func unthrottled(c *authcube.Config) { c.Throttle.Free = 1 << 20 }
 
-// countingVerifier is a provider token verifier that counts its calls and rejects every token.
-type countingVerifier struct{ calls atomic.Int64 }
+// countingVerifier is a provider token verifier that counts its calls and asks inner, or
+// rejects every token when inner is nil.
+type countingVerifier struct {
+	inner identity.TokenVerifier
+	calls atomic.Int64
+}
 
-func (v *countingVerifier) VerifyToken(context.Context, string) (identity.Claims, error) {
+func (v *countingVerifier) VerifyToken(ctx context.Context, token string) (identity.Claims, error) {
 	v.calls.Add(1)
-	return identity.Claims{}, identity.ErrRejected
+	if v.inner == nil {
+		return identity.Claims{}, identity.ErrRejected
+	}
+	return v.inner.VerifyToken(ctx, token)
 }
 
 // S1: a provider token, or a password for the custom identity provider, longer than 8 KiB is
