@@ -113,7 +113,7 @@ func (te *testEngine) signUpOnce(t testing.TB, login string) {
 }
 
 // S3: common passwords are refused whatever their case, and the user's own email is refused
-// as a new password on sign-up, change and reset alike.
+// as a new password on sign-up, change and reset alike, and by the admin's create and update.
 func TestPasswordRulesOnEveryWayToSetOne(t *testing.T) {
 	t.Parallel()
 	mb := &authtest.Mailbox{}
@@ -143,6 +143,19 @@ func TestPasswordRulesOnEveryWayToSetOne(t *testing.T) {
 		requireCode(t, te.ConfirmPasswordReset(ctx, tok, p), authcube.ErrInvalid, "password")
 	}
 	require.NoError(t, te.ConfirmPasswordReset(ctx, tok, "a fine new password"), "the token survived the refusals")
+
+	// The admin's ways too: creating a user and setting a user's password.
+	a := te.Admin()
+	for _, p := range []string{"Bob.Jones@Example.org", "BOB2", "PassWord1234"} {
+		_, err := a.CreateUser(ctx, authcube.NewUser{Login: "bob2", Email: "bob.jones@example.org", Password: p})
+		requireCode(t, err, authcube.ErrInvalid, "password")
+	}
+	for _, p := range []string{"Ann.Smith@Example.org", "ann.smith@example.org", "PassWord1234", "Ann1"} {
+		_, err := a.UpdateUser(ctx, u.ID, authcube.UserUpdate{Password: new(p)})
+		requireCode(t, err, authcube.ErrInvalid, "password")
+	}
+	_, err = a.UpdateUser(ctx, u.ID, authcube.UserUpdate{Email: new("ann.new@example.org"), Password: new("Ann.New@Example.org")})
+	requireCode(t, err, authcube.ErrInvalid, "password") // the email it is given in the same update
 }
 
 // S4: hashing weaker than the defaults is logged as a warning at Open; the defaults are not.
