@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -111,6 +112,7 @@ func TestLogsS28NoSecretsAndEverySecurityEvent(t *testing.T) {
 	keep := func(err error) error {
 		if err != nil {
 			fmt.Fprintf(&errText, "%v %+v %#v %s\n", err, err, err, err)
+			printChain(&errText, err)
 		}
 		return err
 	}
@@ -261,6 +263,7 @@ func TestLogsS28NoSecretsAndEverySecurityEvent(t *testing.T) {
 	rec.mu.Lock()
 	for _, ev := range rec.list {
 		fmt.Fprintf(&evText, "%+v %#v %v\n", ev, ev, ev.Err)
+		printChain(&evText, ev.Err)
 	}
 	rec.mu.Unlock()
 	assert.Contains(t, errText.String(), "[REDACTED]", "the quoting provider errors were seen")
@@ -396,4 +399,26 @@ func TestLogsS28FailingMailerLeaksNoResetToken(t *testing.T) {
 	logs := capture.text()
 	assert.Contains(t, logs, "mail server said no", "the failure is logged")
 	assert.NotContains(t, logs, mailer.tokens[0], "the reset token reached the log")
+}
+
+// printChain prints every error err wraps (errors.Unwrap, single or multiple), each with %v and
+// %+v: a program may walk the chain and log each cause, so no cause may hold a secret either.
+func printChain(w io.Writer, err error) {
+	for err != nil {
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				fmt.Fprintf(w, "%v %+v\n", e, e)
+				printChain(w, e)
+			}
+			return
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+			if err != nil {
+				fmt.Fprintf(w, "%v %+v\n", err, err)
+			}
+		default:
+			return
+		}
+	}
 }

@@ -23,12 +23,19 @@ import (
 // unthrottled lets a test fail sign-ins as often as it likes.
 func unthrottled(c *authcube.Config) { c.Throttle.Free = 1 << 20 }
 
-// countingVerifier is a provider token verifier that counts its calls and rejects every token.
-type countingVerifier struct{ calls atomic.Int64 }
+// countingVerifier is a provider token verifier that counts its calls and asks inner, or
+// rejects every token when inner is nil.
+type countingVerifier struct {
+	inner identity.TokenVerifier
+	calls atomic.Int64
+}
 
-func (v *countingVerifier) VerifyToken(context.Context, string) (identity.Claims, error) {
+func (v *countingVerifier) VerifyToken(ctx context.Context, token string) (identity.Claims, error) {
 	v.calls.Add(1)
-	return identity.Claims{}, identity.ErrRejected
+	if v.inner == nil {
+		return identity.Claims{}, identity.ErrRejected
+	}
+	return v.inner.VerifyToken(ctx, token)
 }
 
 // S1: a provider token, or a password for the custom identity provider, longer than 8 KiB is
@@ -106,7 +113,7 @@ func (te *testEngine) signUpOnce(t testing.TB, login string) {
 }
 
 // S3: common passwords are refused whatever their case, and the user's own email is refused
-// as a new password on sign-up, change and reset alike.
+// as a new password on sign-up, change and reset alike, and by the admin's create and update.
 func TestPasswordRulesOnEveryWayToSetOne(t *testing.T) {
 	t.Parallel()
 	mb := &authtest.Mailbox{}
@@ -136,6 +143,19 @@ func TestPasswordRulesOnEveryWayToSetOne(t *testing.T) {
 		requireCode(t, te.ConfirmPasswordReset(ctx, tok, p), authcube.ErrInvalid, "password")
 	}
 	require.NoError(t, te.ConfirmPasswordReset(ctx, tok, "a fine new password"), "the token survived the refusals")
+
+	// The admin's ways too: creating a user and setting a user's password.
+	a := te.Admin()
+	for _, p := range []string{"Bob.Jones@Example.org", "BOB2", "PassWord1234"} {
+		_, err := a.CreateUser(ctx, authcube.NewUser{Login: "bob2", Email: "bob.jones@example.org", Password: p})
+		requireCode(t, err, authcube.ErrInvalid, "password")
+	}
+	for _, p := range []string{"Ann.Smith@Example.org", "ann.smith@example.org", "PassWord1234", "Ann1"} {
+		_, err := a.UpdateUser(ctx, u.ID, authcube.UserUpdate{Password: new(p)})
+		requireCode(t, err, authcube.ErrInvalid, "password")
+	}
+	_, err = a.UpdateUser(ctx, u.ID, authcube.UserUpdate{Email: new("ann.new@example.org"), Password: new("Ann.New@Example.org")})
+	requireCode(t, err, authcube.ErrInvalid, "password") // the email it is given in the same update
 }
 
 // S4: hashing weaker than the defaults is logged as a warning at Open; the defaults are not.

@@ -74,3 +74,50 @@ func TestOneSubjectThroughTwoProvidersIsTwoUsers(t *testing.T) {
 	assert.NotEqual(t, ids[1], ids[2], "firebase_email and the custom provider")
 	assert.Equal(t, ids, []int64{signIn(phone), signIn(email), signIn(custom)}, "each provider finds its own user again")
 }
+
+// S21: the engine's rules for the two Firebase providers, each alone: firebase_phone needs
+// firebase.sign_in_provider "phone" and a phone_number; firebase_email needs an email the
+// provider verified. Each refused token signs in once only the rule's claim is set right.
+func TestFirebaseProviderRulesEachAlone(t *testing.T) {
+	t.Parallel()
+	te, issuer := firebaseEngine(t, nil)
+	app := te.appSession(t)
+	const phone = "+447911123456"
+	phoneClaims := func(signInProvider string) map[string]any {
+		c := issuer.Claims("uid-phone")
+		c["phone_number"] = phone
+		c["firebase"] = map[string]any{"identities": map[string]any{"phone": []string{phone}}, "sign_in_provider": signInProvider}
+		return c
+	}
+	emailClaims := func(verified any) map[string]any {
+		c := issuer.Claims("uid-email")
+		c["email"] = "bird@example.org"
+		if verified != nil {
+			c["email_verified"] = verified
+		}
+		c["firebase"] = map[string]any{"identities": map[string]any{"email": []string{"bird@example.org"}}, "sign_in_provider": "password"}
+		return c
+	}
+	noPhone := phoneClaims("phone")
+	delete(noPhone, "phone_number")
+	noEmail := emailClaims(true)
+	delete(noEmail, "email")
+	for name, c := range map[string]authcube.Credentials{
+		"phone, signed in by a custom token":    {Provider: "firebase_phone", Token: issuer.Token(phoneClaims("custom"))},
+		"phone, signed in by password":          {Provider: "firebase_phone", Token: issuer.Token(phoneClaims("password"))},
+		"phone, no phone_number":                {Provider: "firebase_phone", Token: issuer.Token(noPhone)},
+		"email, not verified":                   {Provider: "firebase_email", Token: issuer.Token(emailClaims(false))},
+		"email, email_verified missing":         {Provider: "firebase_email", Token: issuer.Token(emailClaims(nil))},
+		"email, email_verified the string true": {Provider: "firebase_email", Token: issuer.Token(emailClaims("true"))},
+		"email, no email":                       {Provider: "firebase_email", Token: issuer.Token(noEmail)},
+	} {
+		_, err := te.SignIn(ctx, app.Token, c)
+		require.ErrorIs(t, err, authcube.ErrInvalidCredentials, name)
+	}
+	u, err := te.SignIn(ctx, app.Token, authcube.Credentials{Provider: "firebase_phone", Token: issuer.Token(phoneClaims("phone"))})
+	require.NoError(t, err, "the same claims signed in by phone")
+	assert.Equal(t, phone, u.Phone)
+	u, err = te.SignIn(ctx, te.appSession(t).Token, authcube.Credentials{Provider: "firebase_email", Token: issuer.Token(emailClaims(true))})
+	require.NoError(t, err, "the same claims with the email verified")
+	assert.Equal(t, "bird@example.org", u.Email)
+}

@@ -193,3 +193,43 @@ func TestQueryTimeBudget(t *testing.T) {
 	ae := requireCode(t, <-heavyErr, authcube.ErrInvalid, "where")
 	assert.Contains(t, ae.Message, "time budget of 20ms")
 }
+
+// S25: IN and NIN lists hold at most 1000 values, and UsersByIDs at most 1000 ids: one more is
+// ErrInvalid naming the field; 1000 itself is answered. (Tag lists stop at 32 tags before.)
+func TestListsAreCapped(t *testing.T) {
+	t.Parallel()
+	te := newTestEngine(t)
+	app, users := population(t, te, 3)
+	values := func(n int, f func(i int) any) []any {
+		out := make([]any, n)
+		for i := range out {
+			out[i] = f(i)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		field authcube.Field
+		ops   []authcube.Op
+		value func(i int) any
+		name  string
+	}{
+		{authcube.FieldID, []authcube.Op{authcube.OpIn, authcube.OpNin}, func(i int) any { return int64(i + 1) }, "id"},
+		{authcube.FieldLogin, []authcube.Op{authcube.OpIn, authcube.OpNin}, func(i int) any { return fmt.Sprintf("login%d", i) }, "login"},
+	} {
+		for _, op := range tc.ops {
+			_, err := te.ListUsers(ctx, app.Token, authcube.UserQuery{Where: []authcube.Cond{{Field: tc.field, Op: op, Values: values(1001, tc.value)}}})
+			requireCode(t, err, authcube.ErrInvalid, tc.name)
+			_, err = te.ListUsers(ctx, app.Token, authcube.UserQuery{Where: []authcube.Cond{{Field: tc.field, Op: op, Values: values(1000, tc.value)}}})
+			require.NoError(t, err, "%s %s with 1000 values", tc.field, op)
+		}
+	}
+	many := make([]int64, 1001)
+	for i := range many {
+		many[i] = int64(i + 1)
+	}
+	_, err := te.UsersByIDs(ctx, app.Token, many, authcube.Page{})
+	requireCode(t, err, authcube.ErrInvalid, "ids")
+	page, err := te.UsersByIDs(ctx, app.Token, many[:1000], authcube.Page{})
+	require.NoError(t, err)
+	assert.Len(t, page.Users, len(users))
+}

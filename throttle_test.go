@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/authcube/authcube"
 	"github.com/authcube/authcube/authtest"
 	"github.com/authcube/authcube/identity"
+	"github.com/authcube/authcube/identity/firebase/firebasetest"
 	"github.com/authcube/authcube/store"
 	"github.com/authcube/authcube/store/storetest"
 )
@@ -438,4 +440,180 @@ func TestDeviceTokenKeepsClientBudget(t *testing.T) {
 	}
 	_, err = env.Engine.CreateUserSession(ctx, bad)
 	requireCode(t, err, authcube.ErrThrottled, "")
+}
+
+// S7, S9: failures count against the canonical login or email, whatever its spelling: the
+// account's display form (mixed case, full width), other cases and widths at sign-in, and a
+// wrong old password at a password change are one throttle key, so the sixth failure across
+// all of them (Free 5) is refused, and the right password too until the back-off ends.
+func TestThrottleKeyIsTheCanonicalLoginOrEmail(t *testing.T) {
+	t.Parallel()
+	te := newTestEngine(t) // DefaultThrottle: 5 free failures
+	app := te.appSession(t)
+	for _, tc := range []struct {
+		account authcube.NewUser
+		forms   []authcube.Credentials // the first is the display form; seven in all
+	}{
+		{authcube.NewUser{Login: "Alice"}, []authcube.Credentials{
+			{Login: "Alice"}, {Login: "ALICE"}, {Login: "ＡＬＩＣＥ"}, {Login: "alice"}, {Login: "ａｌｉｃｅ"}, {Login: "aLiCe"}, {Login: "Ａlice"},
+		}},
+		{authcube.NewUser{Login: "ＢＯＢ"}, []authcube.Credentials{
+			{Login: "ＢＯＢ"}, {Login: "Bob"}, {Login: "BOB"}, {Login: "bob"}, {Login: "ｂｏｂ"}, {Login: "Ｂob"}, {Login: "bOB"},
+		}},
+		{authcube.NewUser{Email: "Carol@Example.ORG"}, []authcube.Credentials{
+			{Email: "Carol@Example.ORG"}, {Email: "carol@example.org"}, {Email: "CAROL@EXAMPLE.ORG"}, {Email: "ＣＡＲＯＬ@example.org"},
+			{Email: "ｃａｒｏｌ@Example.org"}, {Email: "cArOl@example.ORG"}, {Email: "Carol@EXAMPLE.org"},
+		}},
+	} {
+		tc.account.Password = testPassword
+		u, err := te.SignUp(ctx, app.Token, tc.account)
+		require.NoError(t, err)
+		require.Equal(t, tc.account.Login, u.Login, "the display form is kept")
+		right := func(i int) authcube.Credentials { c := tc.forms[i]; c.Password = testPassword; return c }
+		wrong := func(i int) authcube.Credentials { c := tc.forms[i]; c.Password = "not the password"; return c }
+		s, err := te.CreateUserSession(ctx, right(0))
+		require.NoError(t, err, "%+v", right(0))
+
+		// Five failures in five spellings: four sign-ins and a wrong old password.
+		for i := range 4 {
+			_, err := te.SignIn(ctx, te.appSession(t).Token, wrong(i))
+			requireCode(t, err, authcube.ErrInvalidCredentials, "")
+		}
+		_, err = te.UpdateUser(ctx, s.Token, authcube.UserUpdate{Password: new("a new password here"), OldPassword: "not the password"})
+		requireCode(t, err, authcube.ErrInvalidCredentials, "old_password")
+
+		// The sixth, in yet other spellings and on either way in, is throttled.
+		verifies := authcube.VerifyCount(te.Engine)
+		_, err = te.CreateUserSession(ctx, right(4))
+		requireCode(t, err, authcube.ErrThrottled, "")
+		_, err = te.SignIn(ctx, te.appSession(t).Token, right(5))
+		requireCode(t, err, authcube.ErrThrottled, "")
+		_, err = te.UpdateUser(ctx, s.Token, authcube.UserUpdate{Password: new("a new password here"), OldPassword: testPassword})
+		requireCode(t, err, authcube.ErrThrottled, "")
+		assert.Equal(t, verifies, authcube.VerifyCount(te.Engine), "nothing verified while throttled")
+
+		// After the back-off one key is reset by a success in any spelling.
+		te.clock.Advance(authcube.DefaultThrottle.Base)
+		_, err = te.CreateUserSession(ctx, right(6))
+		require.NoError(t, err, "%+v", right(6))
+		for i := range 5 {
+			_, err := te.CreateUserSession(ctx, wrong(i))
+			requireCode(t, err, authcube.ErrInvalidCredentials, "")
+		}
+		_, err = te.CreateUserSession(ctx, right(5))
+		requireCode(t, err, authcube.ErrThrottled, "")
+	}
+}
+
+// S9: provider-token sign-ins are throttled per provider and subject: after Free refused
+// tokens of one subject (other keys, another project, expired), even a valid token of that
+// subject is ErrThrottled on both ways in without reaching the verifier, while another subject
+// of the provider still signs in; after the back-off the valid token works.
+func TestProviderTokenSignInsAreThrottled(t *testing.T) {
+	t.Parallel()
+	issuer := firebasetest.NewIssuer("demo-project")
+	v := &countingVerifier{inner: issuer.Verifier()}
+	te := newTestEngine(t, func(c *authcube.Config) {
+		c.Providers = map[string]identity.TokenVerifier{"firebase_phone": v}
+		c.Throttle = authcube.ThrottleParams{Free: 3, Base: time.Minute, Max: time.Hour}
+	})
+	issuer.Now = te.clock.Now
+	app := te.appSession(t)
+	const phone = "+447911123456"
+	otherKeys := firebasetest.NewIssuer("demo-project")
+	otherKeys.Now = te.clock.Now
+	otherProject := issuer.Claims("uid-9")
+	otherProject["aud"] = "another-project"
+	expired := issuer.Claims("uid-9")
+	expired["exp"] = te.clock.Now().Add(-time.Minute).Unix()
+	for _, tok := range []string{otherKeys.PhoneToken("uid-9", phone), issuer.Token(otherProject), issuer.Token(expired)} {
+		_, err := te.SignIn(ctx, app.Token, authcube.Credentials{Provider: "firebase_phone", Token: tok})
+		requireCode(t, err, authcube.ErrInvalidCredentials, "")
+	}
+	calls := v.calls.Load()
+	valid := authcube.Credentials{Provider: "firebase_phone", Token: issuer.PhoneToken("uid-9", phone)}
+	_, err := te.SignIn(ctx, app.Token, valid)
+	ae := requireCode(t, err, authcube.ErrThrottled, "")
+	assert.Equal(t, time.Minute, ae.RetryAfter)
+	_, err = te.CreateUserSession(ctx, valid)
+	requireCode(t, err, authcube.ErrThrottled, "")
+	assert.Equal(t, calls, v.calls.Load(), "the verifier is not asked while throttled")
+	assert.Equal(t, authcube.SignInThrottled, te.events.last().Kind)
+	assert.Equal(t, "firebase_phone", te.events.last().Provider)
+
+	s, err := te.CreateUserSession(ctx, authcube.Credentials{Provider: "firebase_phone", Token: issuer.PhoneToken("uid-10", "+447911123457")})
+	require.NoError(t, err, "another subject of the provider is not throttled")
+	assert.True(t, s.IsUser())
+
+	te.clock.Advance(time.Minute)
+	valid.Token = issuer.PhoneToken("uid-9", phone) // issued now
+	u, err := te.SignIn(ctx, app.Token, valid)
+	require.NoError(t, err, "after the back-off")
+	assert.Equal(t, phone, u.Phone)
+}
+
+// S9: an attempt is reserved before anything is looked up or hashed, and attempts in flight
+// count against the free failures. Free wrong passwords are held in flight by a store hook
+// (their account look-up waits); while they are, a further attempt is not admitted: it waits,
+// and gives up when its ctx ends, having made no store call and no verify (an admitted one
+// would reach the look-up, which the hook sees at once). Once the held attempts fail, the
+// waiting ones are throttled: Free verifies in all, however many attempts were made.
+func TestAttemptsInFlightCountAgainstTheFreeBudget(t *testing.T) {
+	t.Parallel()
+	const free = 3
+	te := newTestEngine(t, func(c *authcube.Config) {
+		c.Throttle = authcube.ThrottleParams{Free: free, Base: time.Minute, Max: time.Hour}
+	})
+	te.signUp(t, "marvin18")
+	var lookups atomic.Int64
+	arrived, gate := make(chan struct{}), make(chan struct{})
+	release := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(release) // before Close, which waits for the held attempts, when the test fails
+	authcube.WrapStore(te.Engine, func(s store.Store) store.Store {
+		return &storetest.Hooked{Inner: s, Before: func(m string) error {
+			if m == "UserByLogin" && lookups.Add(1) <= free {
+				arrived <- struct{}{}
+				<-gate
+			}
+			return nil
+		}}
+	})
+	wrong := authcube.Credentials{Login: "Marvin18", Password: "wrong password"}
+	verifies := authcube.VerifyCount(te.Engine)
+	var held sync.WaitGroup
+	for range free {
+		held.Go(func() {
+			_, err := te.CreateUserSession(ctx, wrong)
+			requireCode(t, err, authcube.ErrInvalidCredentials, "")
+		})
+	}
+	for range free {
+		<-arrived
+	}
+
+	// Free attempts in flight: one more waits for them, so with its ctx ended it gives up
+	// without a look-up or a verify.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err := te.CreateUserSession(cancelled, authcube.Credentials{Login: "MARVIN18", Password: testPassword})
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, int64(free), lookups.Load(), "an attempt beyond the free failures in flight reached the store")
+
+	// More attempts, right and wrong, wait for the held ones; when those fail, all are throttled.
+	var waiting sync.WaitGroup
+	for i := range 20 {
+		waiting.Go(func() {
+			c := wrong
+			if i%2 == 0 {
+				c.Password = testPassword
+			}
+			_, err := te.CreateUserSession(ctx, c)
+			requireCode(t, err, authcube.ErrThrottled, "")
+		})
+	}
+	release()
+	held.Wait()
+	waiting.Wait()
+	assert.Equal(t, int64(free), lookups.Load(), "look-ups")
+	assert.Equal(t, int64(free), authcube.VerifyCount(te.Engine)-verifies, "verifies")
 }

@@ -2,6 +2,7 @@ package authcube_test
 
 import (
 	"encoding/base64"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authcube/authcube"
+	"github.com/authcube/authcube/authtest"
+	"github.com/authcube/authcube/blob"
 )
 
 // alias returns token with the unused low bits of its last character set: the same 32 bytes
@@ -72,6 +75,24 @@ func TestMalformedTokensMakeNoStoreCall(t *testing.T) {
 	assert.False(t, u.IsUser())
 }
 
+// uncachedEngine closes te's engine and opens its database again as a Config.Store, which gets
+// no session cache: every look-up reads the store.
+func uncachedEngine(t *testing.T, te *testEngine) *authcube.Engine {
+	t.Helper()
+	require.NoError(t, te.Close())
+	cfg := te.cfg
+	cfg.Dir = ""
+	cfg.Store = openStore(t, te.cfg.Dir)
+	cfg.Mailer = &authtest.Mailbox{}
+	blobs, err := blob.OpenDir(filepath.Join(t.TempDir(), "blobs"))
+	require.NoError(t, err)
+	cfg.Blobs = blobs
+	e, err := authcube.Open(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
 // S14: a session that signed out is an application session again: it cannot write, also after
 // a restart, when it comes from the store.
 func TestSignedOutSessionCannotWrite(t *testing.T) {
@@ -122,10 +143,11 @@ func TestSignedOutSessionCannotWrite(t *testing.T) {
 }
 
 // S15: the idle and absolute limits are exact to the millisecond also for sessions read from
-// the store: after a restart, and after the cache evicted them.
+// the store: after a restart, after the cache evicted them, and in an engine without a cache
+// (a Config.Store).
 func TestSessionLimitsAreExactFromTheStore(t *testing.T) {
 	t.Parallel()
-	for _, how := range []string{"restart", "eviction"} {
+	for _, how := range []string{"restart", "eviction", "no cache"} {
 		t.Run(how, func(t *testing.T) {
 			te := newTestEngine(t, func(c *authcube.Config) {
 				c.SessionMaxAge = 5 * time.Hour
@@ -133,13 +155,17 @@ func TestSessionLimitsAreExactFromTheStore(t *testing.T) {
 					c.SessionCacheSize = 1
 				}
 			})
+			if how == "no cache" {
+				te.Engine = uncachedEngine(t, te)
+			}
 			// fromStore makes the next look-up of any session read the store.
 			fromStore := func() {
-				if how == "restart" {
+				switch how {
+				case "restart":
 					te.restart(t)
-				} else {
+				case "eviction":
 					te.appSession(t) // takes the one cache slot
-				}
+				} // with no cache, every look-up reads the store
 			}
 			check := func(tok string, alive bool, what string) {
 				t.Helper()

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -217,4 +218,22 @@ func TestListSeesExactlyTheStoredUIDs(t *testing.T) {
 	require.NoError(t, d.Delete(ctx, us[0]))
 	want = slices.DeleteFunc(want, func(u string) bool { return u == us[0] })
 	assert.Equal(t, want, listAll(t, d), "a deleted blob is no longer listed")
+}
+
+// S27: a UID is 128 bits from the random source, every one of them: the 16 bytes read are the
+// UID, in lower-case hex, and a source that fails or runs short gives an error, never a UID
+// with fewer random bits.
+func TestNewUIDIsAll128RandomBits(t *testing.T) {
+	src := bytes.NewReader([]byte("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\xf0\xf1\xf2\xf3\xf4\xf5\xf6\xf7\xf8\xf9\xfa\xfb\xfc\xfd\xfe\xff\x42"))
+	uid, err := blob.NewUID(src)
+	require.NoError(t, err)
+	assert.Equal(t, "000102030405060708090a0b0c0d0e0f", uid)
+	assert.True(t, blob.ValidUID(uid))
+	uid, err = blob.NewUID(src)
+	require.NoError(t, err)
+	assert.Equal(t, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff", uid, "the next 16 bytes")
+	_, err = blob.NewUID(src) // one byte left
+	require.Error(t, err)
+	_, err = blob.NewUID(iotest.ErrReader(errors.New("no randomness")))
+	require.Error(t, err)
 }
