@@ -351,10 +351,7 @@ func (d *Dir) walk(ctx context.Context, op string, fn func(uid string) error) er
 			if fnErr != nil {
 				return fnErr
 			}
-			if ctx.Err() != nil {
-				return fmt.Errorf("blob: %s: %w", op, ctx.Err())
-			}
-			return failf(op, err)
+			return failf(op, err) // a ctx error comes back as "blob: op: context canceled"
 		}
 	}
 	return nil
