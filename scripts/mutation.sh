@@ -14,23 +14,24 @@
 # generating RSA keys, and the firebase tests use a clock of their own instead of authtest
 # (which would link the engine and SQLite into every build).
 #
-# Measured on the 2-core development machine, all five packages in one run: 22 min 25 s of wall
-# time, but with a load average of 8 to 13 from other work; 12 min of CPU time (user 8 min 11 s,
-# sys 3 min 45 s), so about 6 to 7 minutes on two idle cores.
-#   internal/canon               107 of 109 killed (98.2%), 91 not covered, 157 s
-#   identity/firebase            183 of 184 killed (99.5%), 15 not covered, 541 s
-#   identity/webhook              94 of  94 killed (100%),  17 not covered, 241 s
-#   blob                          97 of  98 killed (99.0%),  1 not covered, 332 s
-#   store/sqlite/internal/query  108 of 108 killed (100%),  14 not covered,  70 s
-# No mutant timed out. The mutants left alive are equivalent, no input tells them apart:
+# Measured on the 2-core development machine, all five packages in one run, with other work
+# running (load average 5 to 11): 14 min 5 s of wall time and 11 min 50 s of CPU time (user
+# 8 min 10 s, sys 3 min 40 s), so about 6 to 7 minutes on two idle cores (not measured idle; a
+# first run under a load average of 8 to 13 took 22 min 25 s for the same 12 min of CPU).
+#   internal/canon               107 of 109 killed (98.2%), 91 not covered, 152 s
+#   identity/firebase            183 of 184 killed (99.5%), 15 not covered, 265 s
+#   identity/webhook              94 of  94 killed (100%),  17 not covered, 127 s
+#   blob                          97 of  97 killed (100%),   1 not covered, 210 s
+#   store/sqlite/internal/query  108 of 108 killed (100%),  14 not covered,  87 s
+# No mutant timed out. The three mutants left alive are equivalent, no input tells them apart:
 #   internal/canon email.go ldhLabel's loop (c <= 'z' and the like): the IDNA check before it
 #     already refuses what the loop would;
 #   internal/canon profile.go Website's len(s) <= n: url.Parse never yields a scheme filling s;
 #   identity/firebase claims.go checkJSON's walkJSON(...) != nil: with == the walk's errors
 #     fall through to the trailing-data check and json.Unmarshal, which refuse the same input.
-# blob's one (walk's ctx.Err() branch, which said the same as failf) has since been removed.
-# Where a guard or comparison only a mutant could flip was redundant (copyCapped's n > 0,
-# isTokenChar's r < RuneSelf, FullName's prev := -1, maxAge's n < 0), the code lost it.
+# Where a guard or comparison only a mutant could flip was redundant (copyCapped's n > 0 and
+# len(head) < headLen, walk's ctx.Err() branch, isTokenChar's r < RuneSelf, FullName's
+# prev := -1, maxAge's n < 0 and n < cap, parseKeys' len(raw) > 0), the code lost it.
 # "Not covered" counts mutants in code no test of the package runs, and switch case
 # expressions, which Go's coverage profile does not attribute to a block. gremlins v0.6.0 counts a
 # mutant that does not compile (a string + turned into -) as killed.

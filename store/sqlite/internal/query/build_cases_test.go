@@ -8,6 +8,13 @@ import (
 	"github.com/authcube/authcube/store/sqlite/internal/query"
 )
 
+// The queries of TestBuild, with the SQL and arguments each must build. The expected text was
+// generated from the builder as it was moved here (the one the store's tests and
+// FuzzBuildUserQuery prove on SQLite), then read through by hand; a change of the SQL a query
+// builds must change this table too.
+
+// testBuilder selects four columns: the id, the password hash (always NULL in lists) and the
+// canonical login and email (NULL unless the sort is by one of them).
 var testBuilder = query.NewBuilder("u.id, u.password_hash, u.login_canon, u.email_canon")
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC) // 1767323045006 ms
