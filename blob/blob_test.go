@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -236,4 +237,29 @@ func TestNewUIDIsAll128RandomBits(t *testing.T) {
 	require.Error(t, err)
 	_, err = blob.NewUID(iotest.ErrReader(errors.New("no randomness")))
 	require.Error(t, err)
+}
+
+// TestListReadsLargeSubdirectories: subdirectories are read a batch of 512 entries at a time;
+// List and OpenDir's sweep of temp files go through every batch (found by mutation testing,
+// scripts/mutation.sh). The files are written directly, as Put would leave them.
+func TestListReadsLargeSubdirectories(t *testing.T) {
+	d, path := newDir(t)
+	require.NoError(t, os.MkdirAll(filepath.Join(path, "ab"), 0o700))
+	var want []string
+	for i := range 1100 {
+		uid := fmt.Sprintf("ab%030x", i)
+		want = append(want, uid)
+		require.NoError(t, os.WriteFile(filepath.Join(path, "ab", uid), nil, 0o600))
+		require.NoError(t, os.WriteFile(filepath.Join(path, "ab", fmt.Sprintf(".tmp-%04d", i)), nil, 0o600))
+	}
+	assert.Equal(t, want, listAll(t, d))
+
+	require.NoError(t, d.Close())
+	d, err := blob.OpenDir(path)
+	require.NoError(t, err)
+	defer d.Close()
+	left, err := os.ReadDir(filepath.Join(path, "ab"))
+	require.NoError(t, err)
+	assert.Len(t, left, len(want), "every temp file swept")
+	assert.Equal(t, want, listAll(t, d))
 }

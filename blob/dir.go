@@ -187,17 +187,13 @@ func copyCapped(ctx context.Context, w io.Writer, r io.Reader, max int64) (int64
 			return 0, nil, fmt.Errorf("blob: put: %w", err)
 		}
 		n, rerr := r.Read(buf)
-		if n > 0 {
-			size += int64(n)
-			if size > max {
-				return 0, nil, ErrTooLarge
-			}
-			if len(head) < headLen {
-				head = append(head, buf[:min(n, headLen-len(head))]...)
-			}
-			if _, err := w.Write(buf[:n]); err != nil {
-				return 0, nil, failf("put", err)
-			}
+		size += int64(n)
+		if size > max {
+			return 0, nil, ErrTooLarge
+		}
+		head = append(head, buf[:min(n, headLen-len(head))]...)
+		if _, err := w.Write(buf[:n]); err != nil {
+			return 0, nil, failf("put", err)
 		}
 		if rerr == io.EOF {
 			return size, head, nil
@@ -355,10 +351,7 @@ func (d *Dir) walk(ctx context.Context, op string, fn func(uid string) error) er
 			if fnErr != nil {
 				return fnErr
 			}
-			if ctx.Err() != nil {
-				return fmt.Errorf("blob: %s: %w", op, ctx.Err())
-			}
-			return failf(op, err)
+			return failf(op, err) // a ctx error comes back as "blob: op: context canceled"
 		}
 	}
 	return nil

@@ -68,3 +68,31 @@ func TestConcurrentDuplicatePutsWithoutLinks(t *testing.T) {
 	d.link = func(string, string) error { return errors.New("operation not permitted") }
 	racePuts(t, d)
 }
+
+// failingReader returns some bytes, then an error.
+type failingReader struct{ sent bool }
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.sent {
+		return 0, errors.New("read error")
+	}
+	r.sent = true
+	return copy(p, "partial"), nil
+}
+
+// TestCopyIntoReadError: when reading the source fails partway, Link's copy reports the error
+// and leaves no partial file (found by mutation testing, scripts/mutation.sh).
+func TestCopyIntoReadError(t *testing.T) {
+	root, err := os.OpenRoot(t.TempDir())
+	require.NoError(t, err)
+	defer root.Close()
+	err = copyInto(root, "copy", &failingReader{})
+	require.ErrorContains(t, err, "read error")
+	_, err = root.Lstat("copy")
+	assert.ErrorIs(t, err, fs.ErrNotExist, "the partial copy is removed")
+
+	require.NoError(t, copyInto(root, "whole", bytes.NewReader([]byte("all of it"))))
+	got, err := root.ReadFile("whole")
+	require.NoError(t, err)
+	assert.Equal(t, "all of it", string(got))
+}

@@ -90,3 +90,38 @@ func TestLinkCopiesAcrossDevices(t *testing.T) {
 	}
 	assert.Len(t, files(t, backup), len(us))
 }
+
+// cancelAfter is a context whose Err turns to context.Canceled after n calls: cancellation at
+// a point the test chooses, with no goroutine racing the code under test.
+type cancelAfter struct {
+	context.Context
+	n int
+}
+
+func (c *cancelAfter) Err() error {
+	if c.n == 0 {
+		return context.Canceled
+	}
+	c.n--
+	return nil
+}
+
+// TestLinkCanceledPartway: a Link whose ctx is canceled while it walks the blobs fails with the
+// context's error; it does not report the partial copy as done (found by mutation testing,
+// scripts/mutation.sh).
+func TestLinkCanceledPartway(t *testing.T) {
+	d, _ := newDir(t)
+	for i, uid := range blobtest.UIDs(t, 13, 5) {
+		_, _, err := d.Put(context.Background(), uid, bytes.NewReader(blobtest.Bytes(byte(i), 10)), 1<<20)
+		require.NoError(t, err)
+	}
+	// Link checks ctx once, the walk once before it starts and once before each blob.
+	for n := 2; n <= 6; n++ {
+		backup := filepath.Join(t.TempDir(), "blobs")
+		err := d.Link(&cancelAfter{Context: context.Background(), n: n}, backup)
+		require.ErrorIs(t, err, context.Canceled, "canceled after %d checks", n)
+	}
+	backup := filepath.Join(t.TempDir(), "blobs")
+	require.NoError(t, d.Link(&cancelAfter{Context: context.Background(), n: 7}, backup))
+	assert.Len(t, files(t, backup), 5)
+}

@@ -12,13 +12,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/authcube/authcube/authtest"
 	"github.com/authcube/authcube/identity"
 	"github.com/authcube/authcube/identity/firebase"
 	"github.com/authcube/authcube/identity/firebase/firebasetest"
@@ -30,12 +30,32 @@ const phone = "+15551234567"
 
 // newIssuer returns an issuer whose clock (and that of the verifiers made from it) is a fake
 // one: time moves only when the test says so.
-func newIssuer(t testing.TB) (*firebasetest.Issuer, *authtest.Clock) {
+func newIssuer(t testing.TB) (*firebasetest.Issuer, *clock) {
 	t.Helper()
-	clk := authtest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	iss := firebasetest.NewIssuer(project)
 	iss.Now = clk.Now
 	return iss, clk
+}
+
+// clock is a fake clock like authtest.Clock, which these tests do not import: it would link
+// the whole engine and SQLite into the test binary, built once per mutant by
+// scripts/mutation.sh.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 func verifier(t testing.TB, iss *firebasetest.Issuer) *firebase.Verifier {

@@ -1,6 +1,7 @@
 package firebase
 
 import (
+	"bytes"
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
@@ -152,14 +153,12 @@ func maxAge(values []string) time.Duration {
 			case "no-cache", "no-store":
 				return 0
 			case "max-age":
-				n, err := strconv.ParseInt(strings.Trim(val, `"`), 10, 64)
-				if err != nil || n < 0 {
+				// delta-seconds: digits only, so a sign or a number past uint64 means no caching.
+				n, err := strconv.ParseUint(strings.Trim(val, `"`), 10, 64)
+				if err != nil {
 					return 0
 				}
-				age = MaxCacheMaxAge
-				if n < int64(MaxCacheMaxAge/time.Second) {
-					age = time.Duration(n) * time.Second
-				}
+				age = time.Duration(min(n, uint64(MaxCacheMaxAge/time.Second))) * time.Second
 			}
 		}
 	}
@@ -176,7 +175,7 @@ func parseKeys(data []byte) (map[string]*rsa.PublicKey, error) {
 		return nil, fmt.Errorf("keys: malformed JSON: %w", err)
 	}
 	var keys map[string]*rsa.PublicKey
-	if raw, ok := top["keys"]; ok && len(raw) > 0 && raw[0] == '[' {
+	if raw, ok := top["keys"]; ok && bytes.HasPrefix(raw, []byte("[")) {
 		keys, err = parseJWKS(raw)
 	} else {
 		keys, err = parseX509(top)

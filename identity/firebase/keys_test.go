@@ -1,6 +1,7 @@
 package firebase_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -13,7 +14,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/authcube/authcube/authtest"
 	"github.com/authcube/authcube/identity"
 	"github.com/authcube/authcube/identity/firebase"
 	"github.com/authcube/authcube/identity/firebase/firebasetest"
@@ -45,6 +45,13 @@ func newKeyServer(t *testing.T, iss *firebasetest.Issuer) *keyServer {
 				w.Header().Set("Cache-Control", cc)
 			}
 			w.Write(iss.JWKS())
+		case "at cap", "over cap": // keys padded with white space to the cap, or one byte more
+			keys := iss.JWKS()
+			n := firebase.MaxKeysSize - len(keys)
+			if mode == "over cap" {
+				n++
+			}
+			w.Write(append(keys, bytes.Repeat([]byte(" "), n)...))
 		case "500":
 			http.Error(w, "oops", http.StatusInternalServerError)
 		case "garbage":
@@ -67,7 +74,7 @@ func (ks *keyServer) set(mode, cc string) {
 	ks.mode, ks.cc = mode, cc
 }
 
-func remoteVerifier(t *testing.T, ks *keyServer, clk *authtest.Clock) *firebase.Verifier {
+func remoteVerifier(t *testing.T, ks *keyServer, clk *clock) *firebase.Verifier {
 	t.Helper()
 	v, err := firebase.New(firebase.Config{ProjectID: project, KeysURL: ks.URL, Client: exactClient(), Now: clk.Now})
 	require.NoError(t, err)
@@ -134,6 +141,31 @@ func TestKeysURLCacheControl(t *testing.T) {
 		check(t, v, ks, 1)
 		clk.Advance(time.Second)
 		check(t, v, ks, 2)
+	})
+	t.Run("max-age over a day means a day", func(t *testing.T) {
+		ks := newKeyServer(t, iss)
+		ks.set("jwks", "max-age=9223372036854775807") // whose nanoseconds overflow int64
+		v := remoteVerifier(t, ks, clk)
+		check(t, v, ks, 1)
+		ks.set("jwks", "max-age=172800")
+		clk.Advance(firebase.MaxCacheMaxAge - time.Second)
+		check(t, v, ks, 1)
+		clk.Advance(time.Second)
+		check(t, v, ks, 2)
+		clk.Advance(firebase.MaxCacheMaxAge - time.Second)
+		check(t, v, ks, 2)
+		clk.Advance(time.Second)
+		check(t, v, ks, 3)
+	})
+	t.Run("negative or signed max-age means no caching", func(t *testing.T) {
+		for _, cc := range []string{"max-age=-5", "max-age=+3600"} {
+			ks := newKeyServer(t, iss)
+			ks.set("jwks", cc)
+			v := remoteVerifier(t, ks, clk)
+			check(t, v, ks, 1)
+			clk.Advance(firebase.MinRefetchInterval)
+			check(t, v, ks, 2)
+		}
 	})
 	t.Run("one fetch for concurrent callers", func(t *testing.T) {
 		ks := newKeyServer(t, iss)
@@ -286,4 +318,38 @@ func TestKeysURLSlowServer(t *testing.T) {
 		assert.Contains(t, err.Error(), "no usable keys")
 		assert.False(t, errors.Is(err, identity.ErrRejected))
 	})
+}
+
+// TestKeysURLSizeCap: a key set of MaxKeysSize bytes is read whole; one byte more is refused.
+func TestKeysURLSizeCap(t *testing.T) {
+	iss, clk := newIssuer(t)
+	ks := newKeyServer(t, iss)
+	ks.set("at cap", "")
+	_, err := remoteVerifier(t, ks, clk).VerifyToken(context.Background(), iss.PhoneToken("uid-1", phone))
+	require.NoError(t, err)
+
+	ks.set("over cap", "")
+	_, err = remoteVerifier(t, ks, clk).VerifyToken(context.Background(), iss.PhoneToken("uid-1", phone))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "response too large")
+}
+
+// TestKeysURLUnknownKid: with keys fetched, a token under a kid not among them is rejected
+// (identity.ErrRejected: a bad token); with no keys at all it is an error of the verifier, not
+// a rejection.
+func TestKeysURLUnknownKid(t *testing.T) {
+	iss, clk := newIssuer(t)
+	other := firebasetest.NewIssuer(project)
+	other.Now = clk.Now
+	ctx := context.Background()
+
+	ks := newKeyServer(t, iss)
+	_, err := remoteVerifier(t, ks, clk).VerifyToken(ctx, other.PhoneToken("uid-1", phone))
+	requireRejected(t, err, "unknown kid")
+
+	ks.set("empty", "")
+	_, err = remoteVerifier(t, ks, clk).VerifyToken(ctx, iss.PhoneToken("uid-1", phone))
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, identity.ErrRejected)
+	assert.Contains(t, err.Error(), "no usable keys")
 }

@@ -380,9 +380,10 @@ func checkHeader(h http.Header) (http.Header, error) {
 	return h.Clone(), nil
 }
 
+// isTokenChar reports an RFC 9110 tchar, ASCII only.
 func isTokenChar(r rune) bool {
-	return r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
-		strings.ContainsRune("!#$%&'*+-.^_`|~", r))
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+		strings.ContainsRune("!#$%&'*+-.^_`|~", r)
 }
 
 func checkContentType(ct string) error {

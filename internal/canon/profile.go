@@ -216,7 +216,7 @@ func FullName(s string) (string, error) {
 		return "", fail(field, "must be valid UTF-8")
 	}
 	s = strings.TrimSpace(norm.NFC.String(s))
-	prev := rune(-1)
+	var prev rune // the rune before r; none yet is 0, which emojiJoiner never takes for a symbol
 	for i, r := range s {
 		switch {
 		case unicode.IsControl(r), r == '\u2028', r == '\u2029':

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/authcube/authcube/store"
+	"github.com/authcube/authcube/store/sqlite/internal/query"
 )
 
 // S25: the query builder puts no value into SQL text, takes fields, operators and sorts from
@@ -79,7 +80,7 @@ func fuzzQuery(shape uint64, field, op, sortName, v1, v2, v3 string, n int64, li
 	}
 	nvals := [4]int{1, 2, 3, 0}[bits(shape, 16, 2)]
 	if bits(shape, 37, 1) == 1 {
-		nvals = maxTagArms + 1
+		nvals = query.MaxTagArms + 1
 		if n%2 == 0 {
 			nvals = MaxValues + 1
 		}
@@ -310,7 +311,7 @@ func FuzzBuildUserQuery(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, shape uint64, field, op, sortName, v1, v2, v3 string, n int64, limit, offset, totalCap int, desc bool, keyText string, keyID int64) {
 		q := fuzzQuery(shape, field, op, sortName, v1, v2, v3, n, limit, offset, totalCap, desc, keyText, keyID)
-		b, err := buildUserQuery(q)
+		b, err := userQueries.Build(q)
 
 		// Names outside the allowlists are always refused.
 		unknown := q.Sort != "" && !allowed(fuzzFields, q.Sort)
@@ -318,7 +319,7 @@ func FuzzBuildUserQuery(f *testing.F) {
 			unknown = unknown || !allowed(fuzzFields, c.Field) || !allowed(fuzzOps, c.Op)
 		}
 		if unknown && err == nil {
-			t.Fatalf("query with a name outside the allowlists was built: %+v\n%s", q, b.sql)
+			t.Fatalf("query with a name outside the allowlists was built: %+v\n%s", q, b.SQL)
 		}
 		if (q.Limit < 0 || q.Offset < 0 || q.TotalCap < 0) && err == nil {
 			t.Fatalf("negative limit, offset or total cap was built: %+v", q)
@@ -329,39 +330,39 @@ func FuzzBuildUserQuery(f *testing.F) {
 
 		// The text is the builder's own: its vocabulary only, the same for any values of the
 		// same types, one placeholder per argument.
-		if got := checkSQL(t, b.sql); got != len(b.args) {
-			t.Fatalf("%d placeholders, %d args: %q", got, len(b.args), b.sql)
+		if got := checkSQL(t, b.SQL); got != len(b.Args) {
+			t.Fatalf("%d placeholders, %d args: %q", got, len(b.Args), b.SQL)
 		}
-		if b.count != "" {
-			if got := checkSQL(t, b.count); got != len(b.cargs) {
-				t.Fatalf("count: %d placeholders, %d args: %q", got, len(b.cargs), b.count)
+		if b.Count != "" {
+			if got := checkSQL(t, b.Count); got != len(b.CountArgs) {
+				t.Fatalf("count: %d placeholders, %d args: %q", got, len(b.CountArgs), b.Count)
 			}
 		}
-		if (b.count != "") != (q.TotalCap > 0) {
-			t.Fatalf("count query %q for total cap %d", b.count, q.TotalCap)
+		if (b.Count != "") != (q.TotalCap > 0) {
+			t.Fatalf("count query %q for total cap %d", b.Count, q.TotalCap)
 		}
-		sb, err := buildUserQuery(sanitise(q))
+		sb, err := userQueries.Build(sanitise(q))
 		if err != nil {
 			t.Fatalf("the same query with other values is refused: %v", err)
 		}
-		if sb.sql != b.sql || sb.count != b.count {
-			t.Fatalf("the SQL text depends on the values:\n%s\n%s", b.sql, sb.sql)
+		if sb.SQL != b.SQL || sb.Count != b.Count {
+			t.Fatalf("the SQL text depends on the values:\n%s\n%s", b.SQL, sb.SQL)
 		}
 		for _, v := range []string{field, op, sortName, v1, v2, v3, keyText} {
-			if len(v) >= 4 && strings.Contains(b.sql+b.count, v) && !strings.Contains(sb.sql+sb.count, v) {
-				t.Fatalf("value %q is in the SQL text %q", v, b.sql)
+			if len(v) >= 4 && strings.Contains(b.SQL+b.Count, v) && !strings.Contains(sb.SQL+sb.Count, v) {
+				t.Fatalf("value %q is in the SQL text %q", v, b.SQL)
 			}
 		}
 
 		// SQLite accepts it, on the store's own read path.
 		ctx := context.Background()
-		if err := s.read(ctx, b.sql, b.args, func(r row) error { userOf(r); return nil }); err != nil {
-			t.Fatalf("query %#v: %v\n%s", q.Conds, err, b.sql)
+		if err := s.read(ctx, b.SQL, b.Args, func(r row) error { userOf(r); return nil }); err != nil {
+			t.Fatalf("query %#v: %v\n%s", q.Conds, err, b.SQL)
 		}
-		if b.count != "" {
+		if b.Count != "" {
 			var total int
-			if err := s.readRow(ctx, b.count, b.cargs, scanInto(&total)); err != nil {
-				t.Fatalf("count %#v: %v\n%s", q.Conds, err, b.count)
+			if err := s.readRow(ctx, b.Count, b.CountArgs, scanInto(&total)); err != nil {
+				t.Fatalf("count %#v: %v\n%s", q.Conds, err, b.Count)
 			}
 			if total < 0 {
 				t.Fatalf("count %+v: %d", q, total)

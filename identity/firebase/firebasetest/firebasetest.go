@@ -1,7 +1,9 @@
 // Package firebasetest is an offline Firebase ID token issuer for tests: it mints tokens as
-// Firebase would, signed with an RSA-2048 key it generates itself, and gives verifiers and key
-// sets (Google's x509 format, JWKS, an http.Handler) that trust it. It is for tests only: its
-// private keys never leave memory, and it panics rather than return errors.
+// Firebase would, signed with an RSA-2048 key of its own, and gives verifiers and key sets
+// (Google's x509 format, JWKS, an http.Handler) that trust it. Each issuer and each rotation
+// gets a key no other issuer of the process has had: one of a set of published test keys
+// (testkeys.pem) while they last, then a generated one. It is for tests only: its keys are
+// public or never leave memory, and it panics rather than return errors.
 package firebasetest
 
 import (
@@ -11,6 +13,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	_ "embed"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -48,10 +51,7 @@ func NewIssuer(projectID string) *Issuer {
 // Rotate replaces the issuer's key and kid. Tokens signed before then fail against verifiers
 // given only the new keys; verifiers made before keep trusting the old key only.
 func (i *Issuer) Rotate() {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic("firebasetest: generate key: " + err.Error())
-	}
+	key := newKey()
 	id := make([]byte, 20)
 	rand.Read(id)
 	now := i.now()
@@ -211,6 +211,51 @@ func (i *Issuer) SignJSON(header, payload []byte) string {
 		panic("firebasetest: sign: " + err.Error())
 	}
 	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+// testKeysPEM holds pre-generated RSA-2048 keys (PKCS #8), so that making an issuer does not
+// cost a key generation (50 to 500 ms of CPU: the firebase package's tests, run once per mutant
+// by scripts/mutation.sh, make dozens).
+//
+//go:embed testkeys.pem
+var testKeysPEM []byte
+
+// keyPool hands out the keys of testkeys.pem, each once per process.
+var keyPool struct {
+	sync.Mutex
+	keys   []*rsa.PrivateKey
+	parsed bool
+}
+
+// newKey returns a signing key that no other Issuer of this process has had: the next key of
+// testkeys.pem while they last, then a freshly generated one.
+func newKey() *rsa.PrivateKey {
+	keyPool.Lock()
+	defer keyPool.Unlock()
+	if !keyPool.parsed {
+		keyPool.parsed = true
+		for rest := testKeysPEM; ; {
+			var b *pem.Block
+			if b, rest = pem.Decode(rest); b == nil {
+				break
+			}
+			k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
+			if err != nil {
+				panic("firebasetest: testkeys.pem: " + err.Error())
+			}
+			keyPool.keys = append(keyPool.keys, k.(*rsa.PrivateKey))
+		}
+	}
+	if n := len(keyPool.keys); n > 0 {
+		k := keyPool.keys[n-1]
+		keyPool.keys = keyPool.keys[:n-1]
+		return k
+	}
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic("firebasetest: generate key: " + err.Error())
+	}
+	return k
 }
 
 func mustJSON(v any) []byte {
