@@ -97,3 +97,35 @@ func TestInterruptedImportReruns(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"t0"}, users[0].Tags, "tags came with their users")
 }
+
+// TestImportBulkFlag: --bulk on defers the upkeep even into a directory with users and
+// rebuilds it at the end; off and auto (into users already there) keep it up to date as they
+// go; any other value is a usage error. Whatever the mode, full-name search and the count find
+// every user afterwards and nothing is left deferred.
+func TestImportBulkFlag(t *testing.T) {
+	dir := t.TempDir()
+	lines := func(from, to int) string {
+		var b strings.Builder
+		for i := from; i < to; i++ {
+			fmt.Fprintf(&b, `{"login":"user_%d","full_name":"Person %d","tags":["t%d"]}`+"\n", i, i, i%2)
+		}
+		return b.String()
+	}
+	_, errs, code := cli(t, lines(0, 10), "users", "import", "--dir", dir, "--format", "jsonl", "--bulk", "nope", "-")
+	assert.Equal(t, exitUsage, code, errs)
+	for i, mode := range []string{"off", "auto", "on"} {
+		out, errs, code := cli(t, lines(i*100, i*100+100), "users", "import", "--dir", dir, "--format", "jsonl", "--bulk", mode, "--batch", "30", "-")
+		require.Equal(t, exitOK, code, errs)
+		assert.Contains(t, out, "imported 100,", mode)
+		var stored, deferred, inFTS int
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "authcube.db"))
+		require.NoError(t, err)
+		require.NoError(t, db.QueryRow(`SELECT n FROM counters WHERE name = 'users'`).Scan(&stored))
+		require.NoError(t, db.QueryRow(`SELECT count(*) FROM deferred_schema`).Scan(&deferred))
+		require.NoError(t, db.QueryRow(`SELECT count(*) FROM users_fts WHERE users_fts MATCH 'Person'`).Scan(&inFTS))
+		require.NoError(t, db.Close())
+		assert.Equal(t, 100*(i+1), stored, mode)
+		assert.Equal(t, stored, inFTS, mode)
+		assert.Zero(t, deferred, mode)
+	}
+}
