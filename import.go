@@ -22,12 +22,36 @@ const (
 	ConflictSkip
 )
 
+// BulkMode says when [Admin.ImportUsers] may defer the upkeep of derived data (see
+// ImportOptions.Bulk).
+type BulkMode int
+
+// The choices of ImportOptions.Bulk.
+const (
+	// BulkNever keeps everything up to date user by user (the zero value).
+	BulkNever BulkMode = iota
+	// BulkIfEmpty defers when the store has no users yet (the first import into a new
+	// directory), or when an earlier batch of this import deferred already.
+	BulkIfEmpty
+	// BulkAlways defers even when the store has users: until FinishImport, full-name search
+	// and the counts miss the users imported so far.
+	BulkAlways
+)
+
 // ImportOptions tune [Admin.ImportUsers]. The zero value imports and stops at a conflict.
 type ImportOptions struct {
 	OnConflict OnConflict
 	// DryRun validates every record and looks for conflicts with the stored users, and writes
 	// nothing.
 	DryRun bool
+	// Bulk lets a store that can (SQLite, see [store.BulkImporter]) stop keeping full-name
+	// search, the user and tag counts and its secondary indexes up to date user by user, and
+	// rebuild them once in [Admin.FinishImport], which the importer calls after its last batch:
+	// several times faster for a large import. Nothing else changes: each call still commits
+	// whole, ids, logins and emails are still checked at every insert, and the results are the
+	// same. An import that never reaches FinishImport (a crash, a kill) is finished by the next
+	// opening of the store. Ignored with DryRun, and by stores without the ability.
+	Bulk BulkMode
 }
 
 // ImportStatus is what [Admin.ImportUsers] did with one record.
@@ -76,29 +100,61 @@ type ImportResult struct {
 // One UsersImported event (Admin set) and one log record at Info report each call; imported
 // users get no UserCreated event each.
 func (a *Admin) ImportUsers(ctx context.Context, recs []UserRecord, opt ImportOptions) ([]ImportResult, error) {
+	p, err := a.PrepareImport(recs)
+	if err != nil {
+		return nil, err
+	}
+	return a.ImportPrepared(ctx, p, opt)
+}
+
+// PreparedImport is a batch of records validated by [Admin.PrepareImport].
+type PreparedImport struct {
+	results []ImportResult // the invalid records' results; zero for the others
+	valid   []store.User
+	at      []int // index in the records of each valid user
+}
+
+// PrepareImport does the first half of [Admin.ImportUsers]: it validates recs (at most
+// MaxAdminPage) and touches no store, so that a large import can validate the next batch on
+// another goroutine while [Admin.ImportPrepared] writes this one. It is safe for concurrent
+// use.
+func (a *Admin) PrepareImport(recs []UserRecord) (*PreparedImport, error) {
+	const op = "admin import users"
+	if len(recs) > MaxAdminPage {
+		return nil, invalid(op, "records", "at most 10000 per call")
+	}
+	e := a.e
+	now := e.now()
+	p := &PreparedImport{
+		results: make([]ImportResult, len(recs)),
+		valid:   make([]store.User, 0, len(recs)),
+		at:      make([]int, 0, len(recs)),
+	}
+	for i, r := range recs {
+		u, err := e.validateRecord(op, r, now)
+		if err != nil {
+			p.results[i] = ImportResult{Status: ImportInvalid, Err: err}
+			continue
+		}
+		p.valid = append(p.valid, u)
+		p.at = append(p.at, i)
+	}
+	return p, nil
+}
+
+// ImportPrepared does the second half of [Admin.ImportUsers] with the records p holds, and
+// answers as ImportUsers does.
+func (a *Admin) ImportPrepared(ctx context.Context, p *PreparedImport, opt ImportOptions) ([]ImportResult, error) {
 	const op = "admin import users"
 	st, err := a.enter(op)
 	if err != nil {
 		return nil, err
 	}
 	defer a.e.done()
-	if len(recs) > MaxAdminPage {
-		return nil, invalid(op, "records", "at most 10000 per call")
-	}
 	e := a.e
 	now := e.now()
-	results := make([]ImportResult, len(recs))
-	valid := make([]store.User, 0, len(recs))
-	at := make([]int, 0, len(recs)) // index in recs of each valid user
-	for i, r := range recs {
-		u, err := e.validateRecord(op, r, now)
-		if err != nil {
-			results[i] = ImportResult{Status: ImportInvalid, Err: err}
-			continue
-		}
-		valid = append(valid, u)
-		at = append(at, i)
-	}
+	results := append([]ImportResult(nil), p.results...)
+	valid, at := p.valid, p.at
 	if opt.DryRun {
 		for j, u := range valid {
 			results[at[j]], err = a.dryRun(ctx, op, u)
@@ -107,6 +163,11 @@ func (a *Admin) ImportUsers(ctx context.Context, recs []UserRecord, opt ImportOp
 			}
 		}
 		return results, nil
+	}
+	if bi, ok := st.(store.BulkImporter); ok && opt.Bulk != BulkNever && len(valid) > 0 {
+		if _, err := bi.BeginBulk(ctx, opt.Bulk == BulkIfEmpty); err != nil {
+			return nil, storeErr(op, err)
+		}
 	}
 	stored, err := st.InsertUsers(ctx, valid, opt.OnConflict == ConflictFail)
 	if err != nil {
@@ -140,6 +201,25 @@ func (a *Admin) ImportUsers(ctx context.Context, recs []UserRecord, opt ImportOp
 	e.emit(Event{Kind: UsersImported, At: now, Admin: true})
 	e.log.Info("authcube: users imported", "inserted", inserted, "existing", existing, "conflicts", skipped, "invalid", invalidN)
 	return results, stop
+}
+
+// FinishImport ends an import made with ImportOptions.Bulk: it rebuilds, in one transaction,
+// what the store stopped keeping up to date (for SQLite, over a million users: seconds). It
+// does nothing when nothing was deferred, so an importer calls it after its last batch
+// whatever happened, on success, error or conflict alike.
+func (a *Admin) FinishImport(ctx context.Context) error {
+	const op = "admin finish import"
+	st, err := a.enter(op)
+	if err != nil {
+		return err
+	}
+	defer a.e.done()
+	if bi, ok := st.(store.BulkImporter); ok {
+		if err := bi.EndBulk(ctx); err != nil {
+			return storeErr(op, err)
+		}
+	}
+	return nil
 }
 
 // dryRun tells what importing u would do, from the stored users.

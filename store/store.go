@@ -386,6 +386,25 @@ type Backuper interface {
 	BackupTo(ctx context.Context, path string) error
 }
 
+// BulkImporter is an optional ability of a Store: it can stop keeping some indexes and
+// derived data up to date row by row while a large import of users runs, and rebuild them once
+// at its end, which is much faster for many users. authcube's Admin.ImportUsers finds it by
+// type assertion and goes without it.
+//
+// While the upkeep is deferred, the users are whole and unique (ids, canonical logins and
+// emails stay checked at every insert), but what the store derives from them (for SQLite:
+// full-name search, the user and tag counts, the secondary indexes) may miss users until
+// EndBulk. The deferred state is durable: a store opened after an import that never reached
+// EndBulk (a crash, a kill) rebuilds everything as EndBulk does before Open returns.
+type BulkImporter interface {
+	// BeginBulk defers the upkeep, and reports whether it is deferred: true at once when it
+	// already was; false, doing nothing, when ifEmpty and the store has users.
+	BeginBulk(ctx context.Context, ifEmpty bool) (bool, error)
+	// EndBulk rebuilds what BeginBulk deferred, in one transaction, and resumes the upkeep.
+	// Without a BeginBulk it does nothing.
+	EndBulk(ctx context.Context) error
+}
+
 // Exclusive is an optional ability of a Store: it reports whether this Store value is the only
 // writer of its data while it is open (no other process, and no other Store value in this
 // process, changes it), as for an embedded database in a locked directory. An engine keeps

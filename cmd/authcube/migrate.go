@@ -317,6 +317,7 @@ func usersImport(ctx context.Context, name string, args []string, stdout, stderr
 	dryRun := fs.Bool("dry-run", false, "validate every record and look for conflicts; write nothing")
 	onConflict := fs.String("on-conflict", "fail", "fail: stop at a login, email or id another user has; skip: skip such records")
 	batch := fs.Int("batch", 5000, "records per transaction (at most 10000)")
+	bulk := fs.String("bulk", "auto", "auto: into a store without users, rebuild search and indexes once at the end (much faster); on: even into one with users; off: keep them up to date user by user")
 	var fb firebaseParams
 	fs.StringVar(&fb.hashKey, "hash-key", "", "firebase: the project's base64 signer key")
 	fs.StringVar(&fb.saltSeparator, "salt-separator", "", "firebase: the project's base64 salt separator")
@@ -330,6 +331,16 @@ func usersImport(ctx context.Context, name string, args []string, stdout, stderr
 			opt.OnConflict = authcube.ConflictSkip
 		default:
 			fmt.Fprintf(stderr, "authcube %s: --on-conflict must be fail or skip\n", name)
+			return exitUsage
+		}
+		switch *bulk {
+		case "auto":
+			opt.Bulk = authcube.BulkIfEmpty
+		case "on":
+			opt.Bulk = authcube.BulkAlways
+		case "off":
+		default:
+			fmt.Fprintf(stderr, "authcube %s: --bulk must be auto, on or off\n", name)
 			return exitUsage
 		}
 		if *batch < 1 || *batch > authcube.MaxAdminPage {
@@ -386,12 +397,16 @@ func usersImport(ctx context.Context, name string, args []string, stdout, stderr
 	})
 }
 
-// importAll reads batches in one goroutine while the previous batch is imported in this one.
+// importAll reads and validates batches in one goroutine while the previous batch is written
+// in this one. It holds at most four batches at a time (one being read, two queued, one being
+// written), so its memory does not grow with the file.
 func importAll(ctx context.Context, a *authcube.Admin, rd reader, cr *countingReader, size int64, batch int,
 	opt authcube.ImportOptions, name string, stdout, stderr io.Writer) int {
 	type chunk struct {
-		items []item
-		err   error
+		bad      []item // records that could not be read
+		where    []string
+		prepared *authcube.PreparedImport
+		err      error
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -399,26 +414,39 @@ func importAll(ctx context.Context, a *authcube.Admin, rd reader, cr *countingRe
 	go func() {
 		defer close(chunks)
 		for {
-			items := make([]item, 0, batch)
-			var err error
-			for len(items) < batch {
+			var ch chunk
+			recs := make([]authcube.UserRecord, 0, batch)
+			n := 0
+			for n < batch {
 				var it item
-				if it, err = rd.next(); err != nil {
+				if it, ch.err = rd.next(); ch.err != nil {
 					break
 				}
-				items = append(items, it)
+				n++
+				if it.err != nil {
+					ch.bad = append(ch.bad, it)
+					continue
+				}
+				recs = append(recs, it.rec)
+				ch.where = append(ch.where, it.where)
 			}
-			if errors.Is(err, io.EOF) {
-				err = nil
+			if errors.Is(ch.err, io.EOF) {
+				ch.err = nil
 			}
-			if len(items) > 0 || err != nil {
+			if len(recs) > 0 {
+				var err error
+				if ch.prepared, err = a.PrepareImport(recs); err != nil {
+					ch.err = err // cannot happen: batch is at most MaxAdminPage
+				}
+			}
+			if n > 0 || ch.err != nil {
 				select {
-				case chunks <- chunk{items, err}:
+				case chunks <- ch:
 				case <-ctx.Done():
 					return
 				}
 			}
-			if err != nil || len(items) < batch {
+			if ch.err != nil || n < batch {
 				return
 			}
 		}
@@ -433,18 +461,11 @@ func importAll(ctx context.Context, a *authcube.Admin, rd reader, cr *countingRe
 	}
 loop:
 	for ch := range chunks {
-		recs := make([]authcube.UserRecord, 0, len(ch.items))
-		where := make([]string, 0, len(ch.items))
-		for _, it := range ch.items {
-			if it.err != nil {
-				bad(it.where, it.err)
-				continue
-			}
-			recs = append(recs, it.rec)
-			where = append(where, it.where)
+		for _, it := range ch.bad {
+			bad(it.where, it.err)
 		}
-		if len(recs) > 0 {
-			res, err := a.ImportUsers(ctx, recs, opt)
+		if ch.prepared != nil {
+			res, err := a.ImportPrepared(ctx, ch.prepared, opt)
 			for i, r := range res {
 				switch r.Status {
 				case authcube.ImportInserted:
@@ -454,17 +475,17 @@ loop:
 				case authcube.ImportValid:
 					valid++
 				case authcube.ImportInvalid:
-					bad(where[i], reason(r.Err))
+					bad(ch.where[i], reason(r.Err))
 				case authcube.ImportSkipped:
 					skipped++
 					if opt.OnConflict == authcube.ConflictSkip {
-						fmt.Fprintf(stderr, "%s: skipped: %v\n", where[i], reason(r.Err))
+						fmt.Fprintf(stderr, "%s: skipped: %v\n", ch.where[i], reason(r.Err))
 					}
 				}
 			}
 			if err != nil {
 				if errors.Is(err, authcube.ErrConflict) {
-					fmt.Fprintf(stderr, "%s: %v; stopped (the users before it are imported: fix it and run again, or use --on-conflict skip)\n", where[len(res)-1], reason(err))
+					fmt.Fprintf(stderr, "%s: %v; stopped (the users before it are imported: fix it and run again, or use --on-conflict skip)\n", ch.where[len(res)-1], reason(err))
 					code = exitConflict
 				} else {
 					fmt.Fprintf(stderr, "authcube %s: %v\n", name, err)
@@ -479,6 +500,16 @@ loop:
 			break
 		}
 		prog.set(cr.n.Load(), inserted+existing+skipped+invalid+valid)
+	}
+	if !opt.DryRun && opt.Bulk != authcube.BulkNever {
+		// Whatever happened: what the import deferred is rebuilt now (or, if this fails or
+		// never runs, at the next opening of the store).
+		if err := a.FinishImport(ctx); err != nil {
+			fmt.Fprintf(stderr, "authcube %s: %v (the next opening of the directory finishes the import's indexes)\n", name, err)
+			if code == exitOK {
+				code = exitError
+			}
+		}
 	}
 	prog.done(cr.n.Load(), inserted+existing+skipped+invalid+valid)
 	if code == exitOK && invalid > 0 {

@@ -43,7 +43,7 @@ const usersUsage = `Usage:
   authcube users sessions ID|LOGIN|EMAIL [--json]
   authcube users revoke   ID|LOGIN|EMAIL (--session SID | --all)
   authcube users import   --format jsonl|firebase|supabase|pocketbase [--dry-run]
-                          [--on-conflict fail|skip] [firebase flags] FILE|-
+                          [--on-conflict fail|skip] [--bulk auto|on|off] [firebase flags] FILE|-
   authcube users export   --format jsonl [--out FILE]
   authcube stats          [--json]
 

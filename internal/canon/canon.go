@@ -50,6 +50,39 @@ const maxFoldRounds = 6
 // false when no fixed point is reached within maxFoldRounds, which callers
 // treat as invalid input. s must be valid UTF-8.
 func fold(s string) (string, bool) {
+	if f, ok := foldASCII(s); ok {
+		return f, true
+	}
+	return foldUnicode(s)
+}
+
+// foldASCII is fold of an ASCII string, which most logins and emails are, without the
+// transformers' cost: on ASCII, width folding and NFKC change nothing and full case folding
+// maps only A-Z (CaseFolding.txt), so the fixed point is the string with A-Z lowered. ok is
+// false, and the caller folds the long way, when s holds any other byte.
+func foldASCII(s string) (f string, ok bool) {
+	upper := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return "", false
+		}
+		upper = upper || ('A' <= c && c <= 'Z')
+	}
+	if !upper {
+		return s, true
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b), true
+}
+
+// foldUnicode is fold the long way, for any valid UTF-8.
+func foldUnicode(s string) (string, bool) {
 	// A Caser is stateful, so each call gets its own: this keeps fold safe
 	// for concurrent use.
 	c := cases.Fold()

@@ -2,6 +2,7 @@ package canon
 
 import (
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -371,4 +372,37 @@ func TestConcurrent(t *testing.T) {
 	_, c2, err := Login("ｂｉｇｂｉｒｄ")
 	require.NoError(t, err)
 	assert.Equal(t, c1, c2)
+}
+
+// TestFoldASCIIIsFold: the ASCII shortcut of fold gives what the Unicode transformers give,
+// for every ASCII character alone and in random strings.
+func TestFoldASCIIIsFold(t *testing.T) {
+	check := func(s string) {
+		t.Helper()
+		fast, ok := foldASCII(s)
+		if !ok {
+			t.Fatalf("foldASCII(%q) refused an ASCII string", s)
+		}
+		slow, settled := foldUnicode(s)
+		if !settled || fast != slow {
+			t.Fatalf("fold(%q): shortcut %q, transformers %q (settled %v)", s, fast, slow, settled)
+		}
+	}
+	for c := 0; c < utf8.RuneSelf; c++ {
+		check(string(rune(c)))
+		check("Ab" + string(rune(c)) + "Z")
+	}
+	rnd := rand.New(rand.NewPCG(18, 18))
+	for range 10000 {
+		b := make([]byte, rnd.IntN(40))
+		for i := range b {
+			b[i] = byte(rnd.IntN(utf8.RuneSelf))
+		}
+		check(string(b))
+	}
+	for _, s := range []string{"é", "\u212a", "ß", "ﬁ", "Ａ", "aé"} { // U+212A is the Kelvin sign
+		if _, ok := foldASCII(s); ok {
+			t.Errorf("foldASCII(%q) took a non-ASCII string", s)
+		}
+	}
 }

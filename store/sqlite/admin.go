@@ -2,9 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
-	"strings"
 	"time"
 
 	"github.com/authcube/authcube/store"
@@ -126,85 +123,4 @@ func (s *Store) Counts(ctx context.Context, idleSince, startedSince time.Time) (
 			return nil
 		})
 	return c, wrap("counts", err)
-}
-
-// insertUserOrNothing inserts a user with its id when it has one, and nothing when the id, the
-// canonical login or the canonical email is taken.
-const insertUserOrNothing = `INSERT INTO users (id, login, login_canon, email, email_canon, password_hash,
-	full_name, phone, website, external_id, tags, custom_data, avatar_uid,
-	created_at, updated_at, last_request_at, disabled)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`
-
-// InsertUsers implements [store.Admin].
-func (s *Store) InsertUsers(ctx context.Context, users []store.User, stopAtConflict bool) ([]store.ImportResult, error) {
-	var results []store.ImportResult
-	err := s.w.do(ctx, func(tx *wtx) error {
-		results = make([]store.ImportResult, 0, len(users))
-		for _, u := range users {
-			disabled := 0
-			if u.Disabled {
-				disabled = 1
-			}
-			var id int64
-			err := tx.queryRow(insertUserOrNothing, nullID(u.ID),
-				nullString(u.Login), nullString(u.LoginCanon), nullString(u.Email), nullString(u.EmailCanon),
-				nullString(u.PasswordHash), u.FullName, u.Phone, u.Website, u.ExternalID,
-				strings.Join(u.Tags, ","), u.CustomData, u.AvatarUID,
-				ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastRequestAt), disabled).Scan(&id)
-			switch {
-			case err == nil:
-				if err := insertTags(tx, id, u.Tags); err != nil {
-					return err
-				}
-				results = append(results, store.ImportResult{Status: store.ImportInserted, ID: id})
-				continue
-			case !errors.Is(err, sql.ErrNoRows):
-				return err
-			}
-			r, err := existingUser(tx, u)
-			if err != nil {
-				return err
-			}
-			results = append(results, r)
-			if r.Status == store.ImportConflict && stopAtConflict {
-				return nil
-			}
-		}
-		return nil
-	})
-	return results, wrap("insert users", err)
-}
-
-// existingUser tells, for a user whose insert did nothing, whether it is there already or
-// collides with another user (see [store.Admin.InsertUsers]).
-func existingUser(tx *wtx, u store.User) (store.ImportResult, error) {
-	probes := []struct{ field, q string }{
-		{"id", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, ''), coalesce(password_hash, ''), created_at FROM users WHERE id = ?`},
-		{"login", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, ''), coalesce(password_hash, ''), created_at FROM users WHERE login_canon = ?`},
-		{"email", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, ''), coalesce(password_hash, ''), created_at FROM users WHERE email_canon = ?`},
-	}
-	args := []any{u.ID, u.LoginCanon, u.EmailCanon}
-	for i, p := range probes {
-		if (i == 0 && u.ID == 0) || (i > 0 && args[i] == "") {
-			continue
-		}
-		var (
-			id                 int64
-			login, email, hash string
-			created            int64
-		)
-		err := tx.queryRow(p.q, args[i]).Scan(&id, &login, &email, &hash, &created)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return store.ImportResult{}, err
-		}
-		same := u.ID == id || hash == u.PasswordHash || created == ms(u.CreatedAt)
-		if login == u.LoginCanon && email == u.EmailCanon && (u.ID == 0 || u.ID == id) && same {
-			return store.ImportResult{Status: store.ImportExisting, ID: id}, nil
-		}
-		return store.ImportResult{Status: store.ImportConflict, Field: p.field}, nil
-	}
-	return store.ImportResult{}, errors.New("sqlite: insert users: insert ignored without a conflict")
 }

@@ -8,3 +8,11 @@ func SetStepHook(f func(ctx context.Context, have int)) (remove func()) {
 	stepHook = f
 	return func() { stepHook = nil }
 }
+
+// SetBulkHook sets the hook run after each step of EndBulk's transaction (an error from it
+// fails the transaction there), for the tests of package sqlite_test, and returns a function
+// that removes it.
+func SetBulkHook(f func(step string) error) (remove func()) {
+	bulkHook = f
+	return func() { bulkHook = nil }
+}

@@ -94,6 +94,11 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		wdb.Close()
 		return nil, err
 	}
+	pending, err := bulkPending(ctx, wdb)
+	if err != nil {
+		wdb.Close()
+		return nil, err
+	}
 	wconn, err := openConn(path, writePragmas())
 	if err != nil {
 		wdb.Close()
@@ -116,6 +121,12 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	}
 	cdb.SetMaxOpenConns(1)
 	s := &Store{readers: newReadPool(path, opt.ReadConns), rdb: rdb, w: newWriter(wconn, opt.MaxBatch, newCheckpointer(cdb)), exclusive: opt.Exclusive}
+	if pending { // a bulk import of users that never ended: finish it before anything reads
+		if err := s.EndBulk(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 

@@ -323,7 +323,20 @@ func TestClose(t *testing.T) {
 
 func TestSchemaGolden(t *testing.T) {
 	t.Parallel()
-	s := open(t)
+	got := schema(t, open(t))
+	golden := filepath.Join("testdata", "schema.golden")
+	if *update {
+		require.NoError(t, os.MkdirAll("testdata", 0o755))
+		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err, "run go test -run TestSchemaGolden -update to create it")
+	assert.Equal(t, string(want), got, "schema changed: check it, then run go test -run TestSchemaGolden -update")
+}
+
+// schema is the text of s's schema, as testdata/schema.golden holds it.
+func schema(t *testing.T, s *sqlite.Store) string {
+	t.Helper()
 	rows, err := s.DB().QueryContext(t.Context(),
 		`SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name`)
 	require.NoError(t, err)
@@ -336,16 +349,7 @@ func TestSchemaGolden(t *testing.T) {
 		fmt.Fprintf(&b, "-- %s %s on %s\n%s;\n\n", typ, name, tbl, text.String)
 	}
 	require.NoError(t, rows.Err())
-	got := b.String()
-
-	golden := filepath.Join("testdata", "schema.golden")
-	if *update {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(golden)
-	require.NoError(t, err, "run go test -run TestSchemaGolden -update to create it")
-	assert.Equal(t, string(want), got, "schema changed: check it, then run go test -run TestSchemaGolden -update")
+	return b.String()
 }
 
 // R2, R4: two Opens of a new database interleave at the worst point: the first has read

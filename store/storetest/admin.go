@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ func runAdmin(t *testing.T, sub func(t *testing.T, name string, f func(t *testin
 		sub(t, "DeleteAndRevoke", admin(testAdminDelete))
 		sub(t, "AllUsersAndCounts", admin(testAdminList))
 		sub(t, "InsertUsers", admin(testAdminInsert))
+		sub(t, "InsertUsersAsOneByOne", admin(testAdminInsertMany))
 	})
 }
 
@@ -184,6 +186,72 @@ func testAdminInsert(t *testing.T, s store.Store, a store.Admin) {
 	c, err := a.Counts(ctx, at(0), at(0))
 	require.NoError(t, err)
 	assert.Equal(t, int64(3), c.Users)
+}
+
+// testAdminInsertMany: a batch of many users (a store may insert them several at a time) is
+// answered as if each were inserted in turn: a repeat within the batch is the user already
+// there, a user refused for one key does not take the blame for a key that a later user of
+// the batch took, and a stop at a conflict keeps nothing after it.
+func testAdminInsertMany(t *testing.T, s store.Store, a store.Admin) {
+	ctx := t.Context()
+	prior, err := s.CreateUser(ctx, plainUser(9999))
+	require.NoError(t, err)
+	const n = 1300
+	batch := make([]store.User, n)
+	for i := range batch {
+		batch[i] = plainUser(i)
+	}
+	batch[20] = batch[10] // the same user twice
+	batch[30].Email, batch[30].EmailCanon = "User9999@Example.com", "user9999@example.com"
+	batch[30].Login, batch[30].LoginCanon = "steal_me", "steal_me"
+	batch[40].Login, batch[40].LoginCanon = "Steal_Me", "steal_me" // free when 40 goes in: 30 was refused
+	batch[700].Login, batch[700].LoginCanon = "User_5", "user_5"   // 5's login, another email
+
+	res, err := a.InsertUsers(ctx, batch, false)
+	require.NoError(t, err)
+	require.Len(t, res, n)
+	assert.Equal(t, store.ImportResult{Status: store.ImportExisting, ID: res[10].ID}, res[20])
+	assert.Equal(t, store.ImportResult{Status: store.ImportConflict, Field: "email"}, res[30], "30 was refused for its email")
+	assert.Equal(t, store.ImportResult{Status: store.ImportConflict, Field: "login"}, res[700])
+	ids := map[int64]bool{prior: true}
+	for i, r := range res {
+		if i == 20 || i == 30 || i == 700 {
+			continue
+		}
+		require.Equal(t, store.ImportInserted, r.Status, "user %d", i)
+		require.False(t, ids[r.ID], "user %d: id %d given twice", i, r.ID)
+		ids[r.ID] = true
+	}
+	for _, i := range []int{0, 40, 511, 512, 1299} { // each result names its own user
+		got, err := s.User(ctx, res[i].ID)
+		require.NoError(t, err)
+		assert.Equal(t, batch[i].LoginCanon, got.LoginCanon, "user %d", i)
+		assert.Equal(t, batch[i].Tags, got.Tags, "user %d", i)
+		assert.Equal(t, []int64{res[i].ID}, queryTag(t, s, fmt.Sprintf("own%d", i)).IDs, "user %d: tag rows", i)
+	}
+	c, err := a.Counts(ctx, at(0), at(0))
+	require.NoError(t, err)
+	assert.Equal(t, int64(n-3+1), c.Users)
+
+	// Again, stopping at the first conflict: 700 now, and nothing after it goes in.
+	more := make([]store.User, 0, n)
+	for i := range n {
+		u := plainUser(10000 + i)
+		if i == 700 {
+			u = batch[700]
+		}
+		more = append(more, u)
+	}
+	res, err = a.InsertUsers(ctx, more, true)
+	require.NoError(t, err)
+	require.Len(t, res, 701)
+	assert.Equal(t, store.ImportResult{Status: store.ImportConflict, Field: "login"}, res[700])
+	assert.Equal(t, store.ImportInserted, res[699].Status)
+	_, err = s.UserByLogin(ctx, more[701].LoginCanon)
+	assert.True(t, errors.Is(err, store.ErrNotFound), "nothing after the conflict is inserted")
+	c, err = a.Counts(ctx, at(0), at(0))
+	require.NoError(t, err)
+	assert.Equal(t, int64(n-3+1+700), c.Users)
 }
 
 // plainUser is numberedUser without an id, as an import gives it.
