@@ -147,8 +147,22 @@ const maxAttempts = 10
 // tx runs f in one transaction, committing when it returns nil. A serialization failure or a
 // deadlock reruns f (f must be repeatable: reset what it collects at its start).
 func (s *Store) tx(ctx context.Context, f func(tx pgx.Tx) error) error {
+	return retry(ctx, func() error { return pgx.BeginFunc(ctx, s.pool, f) })
+}
+
+// one runs f, which makes exactly one statement, on the pool, outside an explicit transaction:
+// PostgreSQL runs the statement as a transaction of its own, in one round trip instead of the
+// three of BEGIN, the statement and COMMIT. Writes whose checks and change fit in one statement
+// (a condition in the WHERE clause, a locking sub-select) use it; a serialization failure or a
+// deadlock reruns f, as tx does.
+func (s *Store) one(ctx context.Context, f func(q querier) error) error {
+	return retry(ctx, func() error { return f(s.pool) })
+}
+
+// retry runs f up to maxAttempts times while it fails to serialize or deadlocks.
+func retry(ctx context.Context, f func() error) error {
 	for attempt := 1; ; attempt++ {
-		err := pgx.BeginFunc(ctx, s.pool, f)
+		err := f()
 		if err == nil || attempt == maxAttempts || !retryable(err) {
 			return err
 		}

@@ -49,17 +49,27 @@ func sessionActsFor(ctx context.Context, tx pgx.Tx, sessionHash [32]byte, userID
 	return queryRow(ctx, tx, `SELECT 1 FROM sessions WHERE token_hash = ? AND user_id = ? FOR SHARE`, sessionHash[:], userID).Scan(&one)
 }
 
-// CreateSession implements [store.Sessions].
+// CreateSession implements [store.Sessions]. It is one statement (see [Store.one]): a user
+// session is inserted only where the user's row, locked for share until the commit, is not
+// disabled and still has the verified hash, as [passwordStill] checks inside a transaction.
 func (s *Store) CreateSession(ctx context.Context, se store.Session, verifiedHash string) error {
-	return wrap("create session", s.tx(ctx, func(tx pgx.Tx) error {
-		if err := passwordStill(ctx, tx, se.UserID, verifiedHash); err != nil {
-			return err
+	args := []any{se.TokenHash[:], se.ID, se.AppID, nullID(se.UserID), se.Provider,
+		ms(se.CreatedAt), ms(se.SignedInAt), ms(se.LastRequestAt)}
+	insert := `INSERT INTO sessions (token_hash, id, app_id, user_id, provider, created_at, signed_in_at, last_request_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	if se.UserID != 0 {
+		insert = `INSERT INTO sessions (token_hash, id, app_id, user_id, provider, created_at, signed_in_at, last_request_at)
+			SELECT ?::bytea, ?::text, ?::bigint, ?::bigint, ?::text, ?::bigint, ?::bigint, ?::bigint
+			WHERE EXISTS (SELECT 1 FROM users WHERE id = ? AND NOT disabled`
+		args = append(args, se.UserID)
+		if verifiedHash != "" {
+			insert += ` AND password_hash = ?`
+			args = append(args, verifiedHash)
 		}
-		_, err := exec(ctx, tx, `INSERT INTO sessions (token_hash, id, app_id, user_id, provider, created_at, signed_in_at, last_request_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			se.TokenHash[:], se.ID, se.AppID, nullID(se.UserID), se.Provider,
-			ms(se.CreatedAt), ms(se.SignedInAt), ms(se.LastRequestAt))
-		return err
+		insert += ` FOR SHARE)`
+	}
+	return wrap("create session", s.one(ctx, func(q querier) error {
+		return affected(exec(ctx, q, insert, args...))
 	}))
 }
 

@@ -132,6 +132,21 @@ func (s *Store) UpdateUser(ctx context.Context, c store.UserChange) (store.User,
 	update := `UPDATE users AS u SET ` + sets + ` WHERE u.id = ? RETURNING ` + userColumnsU
 	args = append(args, c.UserID)
 
+	if c.PasswordHash == nil && c.AvatarUID == nil && c.Email == nil {
+		// The common change (a name, a phone, tags, ...) is one statement (see [Store.one]):
+		// the session's row is locked for share until the commit, as sessionActsFor does in
+		// a transaction, and no user row is returned when it no longer acts for the user.
+		update := `UPDATE users AS u SET ` + sets + ` WHERE u.id = ?
+			AND EXISTS (SELECT 1 FROM sessions WHERE token_hash = ? AND user_id = ? FOR SHARE)
+			RETURNING ` + userColumnsU
+		args = append(args, c.SessionHash[:], c.UserID)
+		err := s.one(ctx, func(q querier) error {
+			var err error
+			u, err = scanUser(queryRow(ctx, q, update, args...))
+			return err
+		})
+		return u, nil, wrap("update user", err)
+	}
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		revoked = nil
 		if err := sessionActsFor(ctx, tx, c.SessionHash, c.UserID); err != nil {
