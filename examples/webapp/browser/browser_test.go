@@ -236,7 +236,11 @@ func (b *tab) submit(step, button string, fields ...string) {
 	b.t.Helper()
 	var actions []chromedp.Action[chromedp.Void]
 	for i := 0; i+1 < len(fields); i += 2 {
-		actions = append(actions, chromedp.Clear(chromedp.CSS(fields[i])), chromedp.SendKeys(chromedp.CSS(fields[i]), fields[i+1]))
+		// Focus then KeyEvent is what chromedp.SendKeys does for a text field, without its
+		// read of the node's attributes outside the node's lock (chromedp v0.23.1), which
+		// races with the attribute change Clear causes and fails the test under -race.
+		sel := chromedp.CSS(fields[i])
+		actions = append(actions, chromedp.Clear(sel), chromedp.Focus(sel, chromedp.NodeVisible), chromedp.KeyEvent(fields[i+1]))
 	}
 	b.run(step, append(actions, b.clickAndWait(button)...)...)
 }
