@@ -129,9 +129,7 @@ func (s *Store) UpdateUser(ctx context.Context, c store.UserChange) (store.User,
 		revoked [][32]byte
 	)
 	sets, args := userSets(c)
-	update := `UPDATE users AS u SET ` + sets + ` WHERE u.id = ? RETURNING ` + userColumnsU
 	args = append(args, c.UserID)
-
 	if c.PasswordHash == nil && c.AvatarUID == nil && c.Email == nil {
 		// The common change (a name, a phone, tags, ...) is one statement (see [Store.one]):
 		// the session's row is locked for share until the commit, as sessionActsFor does in
@@ -169,6 +167,7 @@ func (s *Store) UpdateUser(ctx context.Context, c store.UserChange) (store.User,
 				return store.ErrStale
 			}
 		}
+		update := `UPDATE users AS u SET ` + sets + ` WHERE u.id = ? RETURNING ` + userColumnsU
 		var err error
 		if u, err = scanUser(queryRow(ctx, tx, update, args...)); err != nil {
 			return err
