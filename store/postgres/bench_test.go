@@ -199,6 +199,58 @@ func scanUser(row pgx.Row) error {
 	return row.Scan(&id, &login, &loginC, &email, &emailC, &hash, &name, &phone, &site, &ext, &tags, &custom, &avatar, &c, &u, &l)
 }
 
+// beside64 times engine from 64 goroutines against raw from 64 goroutines, in alternating
+// rounds of 640 calls each (the order flipped every round), so that the floor is measured in
+// the same moments as the figure and the machine's drift (a checkpoint, other processes) lands
+// in both: b.N engine calls are timed, as many raw calls run outside the timer. It reports
+// ops/s (the engine's), raw-ops/s and of-raw (the engine's rate over the raw rate). Each side
+// first runs once from each of 64 goroutines, untimed, so that the pool has grown and the
+// statements are prepared.
+func beside64(b *testing.B, engine, raw func(i int64) error) {
+	var seq atomic.Int64
+	run := func(n int64, f func(i int64) error) time.Duration {
+		var done atomic.Int64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range 64 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for done.Add(1) <= n {
+					if err := f(seq.Add(1)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	run(64, engine)
+	run(64, raw)
+	var et, rt time.Duration
+	b.ResetTimer()
+	for round, left := 0, int64(b.N); left > 0 && !b.Failed(); round++ {
+		n := min(640, left)
+		left -= n
+		if round%2 == 0 {
+			et += run(n, engine)
+			b.StopTimer()
+			rt += run(n, raw)
+			b.StartTimer()
+		} else {
+			b.StopTimer()
+			rt += run(n, raw)
+			b.StartTimer()
+			et += run(n, engine)
+		}
+	}
+	b.ReportMetric(float64(b.N)/et.Seconds(), "ops/s")
+	b.ReportMetric(float64(b.N)/rt.Seconds(), "raw-ops/s")
+	b.ReportMetric(rt.Seconds()/et.Seconds(), "of-raw")
+}
+
 // interleaved times engine, then raw outside the timer, at each iteration, and reports
 // raw-ns/op and x-raw (engine time over raw time): the floor measured in the same moments, so
 // that the machine's drift (other processes) lands in both.
@@ -322,8 +374,9 @@ func BenchmarkPGUserByEmail(b *testing.B) {
 	})
 }
 
-// BenchmarkPGRaw: the floors, raw pgx statements of the engine's shapes on a pool of the same
-// size: single-row selects from one caller, single-row insert and update transactions from 64.
+// BenchmarkPGRaw: raw pgx single-row selects of the engine's shapes, one caller, on a pool of
+// the same size, for reference (each engine benchmark times its own floor beside it; the
+// 64-caller writes in [beside64]).
 func BenchmarkPGRaw(b *testing.B) {
 	p := rawPool(b)
 	ctx := b.Context()
@@ -373,54 +426,58 @@ func BenchmarkPGRaw(b *testing.B) {
 			}
 		}
 	})
-	b.Run("insert 64", func(b *testing.B) {
-		if _, err := p.Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_inserts (LIKE sessions INCLUDING ALL)`); err != nil {
-			b.Fatal(err)
-		}
-		base := time.Now().UnixNano()
-		b.ReportAllocs()
-		parallel64(b, func(i int64) error {
-			h := sha256.Sum256([]byte(fmt.Sprint(base, i)))
-			_, err := p.Exec(ctx, `INSERT INTO bench_inserts (token_hash, id, app_id, created_at, last_request_at)
-				VALUES ($1, $2, 1, $3, $3)`, h[:], strconv.FormatInt(i, 10), time.Now().UnixMilli())
-			return err
-		})
-	})
-	b.Run("update 64", func(b *testing.B) {
-		b.ReportAllocs()
-		parallel64(b, func(i int64) error {
-			_, err := p.Exec(ctx, `UPDATE users SET full_name = $1, updated_at = $2 WHERE id = $3`,
-				fmt.Sprint("Name ", i), time.Now().UnixMilli(), 1+i%64)
-			return err
-		})
-	})
 }
 
-// BenchmarkPGCreateSession: 64 concurrent callers, each creation durable.
+// BenchmarkPGCreateSession: 64 concurrent callers, each creation durable, beside a raw pgx
+// insert of a session row from 64 callers (one statement each, in autocommit).
 func BenchmarkPGCreateSession(b *testing.B) {
 	e := benchEngine(b, nil)
+	p := rawPool(b)
 	ctx := b.Context()
+	if _, err := p.Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_inserts (LIKE sessions INCLUDING ALL)`); err != nil {
+		b.Fatal(err)
+	}
+	base := time.Now().UnixNano()
 	b.ReportAllocs()
-	parallel64(b, func(int64) error { _, err := e.CreateSession(ctx); return err })
+	beside64(b, func(int64) error {
+		_, err := e.CreateSession(ctx)
+		return err
+	}, func(i int64) error {
+		h := sha256.Sum256([]byte(fmt.Sprint(base, i)))
+		_, err := p.Exec(ctx, `INSERT INTO bench_inserts (token_hash, id, app_id, created_at, last_request_at)
+			VALUES ($1, $2, 1, $3, $3)`, h[:], strconv.FormatInt(i, 10), time.Now().UnixMilli())
+		return err
+	})
 }
 
-// BenchmarkPGUpdateUser: 64 concurrent callers, each updating its own user's full name.
+// BenchmarkPGUpdateUser: 64 concurrent callers, each updating its own user's full name, beside
+// a raw pgx update of the full name and updated_at of a user row from 64 callers, each its own
+// row (the same 64 users).
 func BenchmarkPGUpdateUser(b *testing.B) {
 	e := benchEngine(b, nil)
+	p := rawPool(b)
 	ctx := b.Context()
 	tokens := make(chan string, 64)
+	ids := make(chan int64, 64)
 	for i := range 64 {
 		s, err := e.CreateUserSession(ctx, authcube.Credentials{Login: seed.Login(i), Password: seed.Password})
 		if err != nil {
 			b.Fatal(err)
 		}
 		tokens <- s.Token
+		ids <- s.UserID
 	}
 	b.ReportAllocs()
-	parallel64(b, func(i int64) error {
+	beside64(b, func(i int64) error {
 		token := <-tokens // each caller its own user
 		defer func() { tokens <- token }()
 		_, err := e.UpdateUser(ctx, token, authcube.UserUpdate{FullName: new(fmt.Sprint("Name ", i))})
+		return err
+	}, func(i int64) error {
+		id := <-ids
+		defer func() { ids <- id }()
+		_, err := p.Exec(ctx, `UPDATE users SET full_name = $1, updated_at = $2 WHERE id = $3`,
+			fmt.Sprint("Name ", i), time.Now().UnixMilli(), id)
 		return err
 	})
 }

@@ -239,21 +239,23 @@ func affected(tag pgconn.CommandTag, err error) error {
 // sqlOf numbers the '?' placeholders of q as $1, $2, ...: the statements are written as in the
 // SQLite store. The statement texts are constants, with no '?' elsewhere.
 func sqlOf(q string) string {
-	if !strings.Contains(q, "?") {
+	n := strings.Count(q, "?")
+	if n == 0 {
 		return q
 	}
-	var b strings.Builder
-	n := 0
-	for _, r := range q {
-		if r == '?' {
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
+	// Byte by byte: '?' is ASCII, and no byte of a multi-byte UTF-8 character is.
+	b := make([]byte, 0, len(q)+3*n) // each "?" becomes "$" and at most 3 digits
+	n = 0
+	for i := 0; i < len(q); i++ {
+		if q[i] != '?' {
+			b = append(b, q[i])
 			continue
 		}
-		b.WriteRune(r)
+		n++
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(n), 10)
 	}
-	return b.String()
+	return string(b)
 }
 
 func exec(ctx context.Context, q querier, sql string, args ...any) (pgconn.CommandTag, error) {
