@@ -65,8 +65,9 @@ declare -A EXCLUDE=(
   [identity/webhook]=''
   [blob]='^(blobtest|s3)/'
   [store/sqlite/internal/query]=''
+  [store/internal/usersql]=''
 )
-DEFAULT=(internal/canon identity/firebase identity/webhook blob store/sqlite/internal/query)
+DEFAULT=(internal/canon identity/firebase identity/webhook blob store/sqlite/internal/query store/internal/usersql)
 if [ $# -gt 0 ]; then pkgs=("$@"); else pkgs=("${DEFAULT[@]}"); fi
 
 before=$( (git status --porcelain --untracked-files=all; git diff) | sha256sum)

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/authcube/authcube/store"
+	"github.com/authcube/authcube/store/internal/usersql"
 )
 
 var _ store.Admin = (*Store)(nil)
@@ -18,7 +19,7 @@ func (s *Store) AdminUpdateUser(ctx context.Context, c store.UserChange) (store.
 		u       store.User
 		revoked [][32]byte
 	)
-	sets, args := userSets(c)
+	sets, args := usersql.Sets(c, tagsArg)
 	update := `UPDATE users SET ` + sets + ` WHERE id = ?`
 	args = append(args, c.UserID)
 
@@ -205,33 +206,16 @@ func (s *Store) InsertUsers(ctx context.Context, users []store.User, stopAtConfl
 // existingUser tells, for a user whose insert did nothing, whether it is there already or
 // collides with another user (see [store.Admin.InsertUsers]).
 func existingUser(ctx context.Context, tx pgx.Tx, u store.User) (store.ImportResult, error) {
-	probes := []struct{ field, q string }{
-		{"id", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, ''), coalesce(password_hash, ''), created_at FROM users WHERE id = $1`},
-		{"login", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, ''), coalesce(password_hash, ''), created_at FROM users WHERE login_canon = $1`},
-		{"email", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, ''), coalesce(password_hash, ''), created_at FROM users WHERE email_canon = $1`},
-	}
-	args := []any{u.ID, u.LoginCanon, u.EmailCanon}
-	for i, p := range probes {
-		if (i == 0 && u.ID == 0) || (i > 0 && args[i] == "") {
-			continue
-		}
-		var (
-			id                 int64
-			login, email, hash string
-			created            int64
-		)
-		err := tx.QueryRow(ctx, p.q, args[i]).Scan(&id, &login, &email, &hash, &created)
+	for _, p := range usersql.Probes(u) {
+		var f usersql.Found
+		err := queryRow(ctx, tx, p.SQL, p.Arg).Scan(f.Dest()...)
 		if errors.Is(err, pgx.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return store.ImportResult{}, err
 		}
-		same := u.ID == id || hash == u.PasswordHash || created == ms(u.CreatedAt)
-		if login == u.LoginCanon && email == u.EmailCanon && (u.ID == 0 || u.ID == id) && same {
-			return store.ImportResult{Status: store.ImportExisting, ID: id}, nil
-		}
-		return store.ImportResult{Status: store.ImportConflict, Field: p.field}, nil
+		return usersql.Judge(u, f, p.Field), nil
 	}
 	return store.ImportResult{}, errors.New("postgres: insert users: insert ignored without a conflict")
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/authcube/authcube/store"
+	"github.com/authcube/authcube/store/internal/usersql"
 )
 
 // userColumnsU are a user's columns, aliased u; the nullable ones read as "".
@@ -128,7 +129,7 @@ func (s *Store) UpdateUser(ctx context.Context, c store.UserChange) (store.User,
 		u       store.User
 		revoked [][32]byte
 	)
-	sets, args := userSets(c)
+	sets, args := usersql.Sets(c, tagsArg)
 	args = append(args, c.UserID)
 	if c.PasswordHash == nil && c.AvatarUID == nil && c.Email == nil {
 		// The common change (a name, a phone, tags, ...) is one statement (see [Store.one]):
@@ -226,42 +227,5 @@ func (s *Store) DeleteUser(ctx context.Context, sessionHash [32]byte, userID int
 	return revoked, wrap("delete user", err)
 }
 
-// userSets returns the SET list of a UserChange (constant column names only) and its
-// arguments, shared by UpdateUser and AdminUpdateUser.
-func userSets(c store.UserChange) (string, []any) {
-	sets := []string{"updated_at = ?"}
-	args := []any{ms(c.UpdatedAt)}
-	set := func(col string, v any) {
-		sets = append(sets, col+" = ?")
-		args = append(args, v)
-	}
-	if c.Login != nil {
-		set("login", nullString(*c.Login))
-		set("login_canon", nullString(deref(c.LoginCanon)))
-	}
-	if c.Email != nil {
-		// A changed address is unverified until confirmed (S40); the old row values are read.
-		sets = append(sets, "email_verified_at = CASE WHEN email_canon IS NOT DISTINCT FROM ? THEN email_verified_at ELSE 0 END")
-		args = append(args, nullString(deref(c.EmailCanon)))
-		set("email", nullString(*c.Email))
-		set("email_canon", nullString(deref(c.EmailCanon)))
-	}
-	for _, f := range []struct {
-		col string
-		v   *string
-	}{
-		{"full_name", c.FullName}, {"phone", c.Phone}, {"website", c.Website},
-		{"external_id", c.ExternalID}, {"custom_data", c.CustomData}, {"avatar_uid", c.AvatarUID},
-	} {
-		if f.v != nil {
-			set(f.col, *f.v)
-		}
-	}
-	if c.Tags != nil {
-		set("tags", tagsOf(*c.Tags))
-	}
-	if c.PasswordHash != nil {
-		set("password_hash", nullString(*c.PasswordHash))
-	}
-	return strings.Join(sets, ", "), args
-}
+// tagsArg is the argument of the tags column: a text[] (never NULL).
+func tagsArg(tags []string) any { return tagsOf(tags) }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/authcube/authcube/store"
+	"github.com/authcube/authcube/store/internal/usersql"
 )
 
 // insertUserOrNothing inserts a user with its id when it has one, and nothing when the id, the
@@ -216,33 +217,16 @@ func insertOneByOne(tx *wtx, users []store.User, stopAtConflict bool) ([]store.I
 // collides with another user (see [store.Admin.InsertUsers]). A user for whom later(id) is
 // true is treated as not there (nil: none).
 func existingUser(tx *wtx, u store.User, later func(id int64) bool) (store.ImportResult, error) {
-	probes := []struct{ field, q string }{
-		{"id", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, ''), coalesce(password_hash, ''), created_at FROM users WHERE id = ?`},
-		{"login", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, ''), coalesce(password_hash, ''), created_at FROM users WHERE login_canon = ?`},
-		{"email", `SELECT id, coalesce(login_canon, ''), coalesce(email_canon, ''), coalesce(password_hash, ''), created_at FROM users WHERE email_canon = ?`},
-	}
-	args := []any{u.ID, u.LoginCanon, u.EmailCanon}
-	for i, p := range probes {
-		if (i == 0 && u.ID == 0) || (i > 0 && args[i] == "") {
-			continue
-		}
-		var (
-			id                 int64
-			login, email, hash string
-			created            int64
-		)
-		err := tx.queryRow(p.q, args[i]).Scan(&id, &login, &email, &hash, &created)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && later != nil && later(id)) {
+	for _, p := range usersql.Probes(u) {
+		var f usersql.Found
+		err := tx.queryRow(p.SQL, p.Arg).Scan(f.Dest()...)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && later != nil && later(f.ID)) {
 			continue
 		}
 		if err != nil {
 			return store.ImportResult{}, err
 		}
-		same := u.ID == id || hash == u.PasswordHash || created == ms(u.CreatedAt)
-		if login == u.LoginCanon && email == u.EmailCanon && (u.ID == 0 || u.ID == id) && same {
-			return store.ImportResult{Status: store.ImportExisting, ID: id}, nil
-		}
-		return store.ImportResult{Status: store.ImportConflict, Field: p.field}, nil
+		return usersql.Judge(u, f, p.Field), nil
 	}
 	return store.ImportResult{}, errors.New("sqlite: insert users: insert ignored without a conflict")
 }

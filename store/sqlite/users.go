@@ -9,6 +9,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/authcube/authcube/store"
+	"github.com/authcube/authcube/store/internal/usersql"
 )
 
 const userColumns = `id, login, login_canon, email, email_canon, password_hash, full_name, phone,
@@ -276,42 +277,8 @@ func (s *Store) ImportUsers(ctx context.Context, users []store.User) ([]int64, e
 // userUpdate returns the UPDATE statement of a UserChange and its arguments (the user id last),
 // shared by UpdateUser and AdminUpdateUser.
 func userUpdate(c store.UserChange) (string, []any) {
-	// The SET list is built from constant column names only.
-	sets := []string{"updated_at = ?"}
-	args := []any{ms(c.UpdatedAt)}
-	set := func(col string, v any) {
-		sets = append(sets, col+" = ?")
-		args = append(args, v)
-	}
-	if c.Login != nil {
-		set("login", nullString(*c.Login))
-		set("login_canon", nullString(deref(c.LoginCanon)))
-	}
-	if c.Email != nil {
-		// A changed address is unverified until confirmed (S40); the old row values are read.
-		sets = append(sets, "email_verified_at = CASE WHEN email_canon IS ? THEN email_verified_at ELSE 0 END")
-		args = append(args, nullString(deref(c.EmailCanon)))
-		set("email", nullString(*c.Email))
-		set("email_canon", nullString(deref(c.EmailCanon)))
-	}
-	for _, f := range []struct {
-		col string
-		v   *string
-	}{
-		{"full_name", c.FullName}, {"phone", c.Phone}, {"website", c.Website},
-		{"external_id", c.ExternalID}, {"custom_data", c.CustomData}, {"avatar_uid", c.AvatarUID},
-	} {
-		if f.v != nil {
-			set(f.col, *f.v)
-		}
-	}
-	if c.Tags != nil {
-		set("tags", strings.Join(*c.Tags, ","))
-	}
-	if c.PasswordHash != nil {
-		set("password_hash", nullString(*c.PasswordHash))
-	}
-	update := `UPDATE users SET ` + strings.Join(sets, ", ") + ` WHERE id = ?`
+	sets, args := usersql.Sets(c, func(tags []string) any { return strings.Join(tags, ",") })
+	update := `UPDATE users SET ` + sets + ` WHERE id = ?`
 	args = append(args, c.UserID)
 	return update, args
 }
