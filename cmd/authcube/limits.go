@@ -21,7 +21,8 @@ const (
 	// defaultMinRate is the slowest transfer, in bytes per second, that a body or a response
 	// may keep up once its base timeout is spent: 10 KiB/s.
 	defaultMinRate = 10 << 10
-	// defaultMaxConns caps the connections served at once; more wait to be accepted.
+	// defaultMaxConns caps the connections served at once; more wait to be accepted, an idle
+	// kept-alive connection giving way to them (capListener).
 	defaultMaxConns = 512
 )
 

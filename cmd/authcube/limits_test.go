@@ -103,8 +103,8 @@ func TestMinimumRateDeadline(t *testing.T) {
 }
 
 func TestServeCapsConnections(t *testing.T) {
-	// S34: with --max-conns 1, a second connection is not served while the first is open, and
-	// is served as soon as it closes.
+	// S34: with --max-conns 1, a second connection is not served while the first is in a
+	// request, and is served as soon as the first closes.
 	s := startTestServer(t, serveOptions{maxConns: 1})
 	get := "GET /session.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
@@ -115,12 +115,22 @@ func TestServeCapsConnections(t *testing.T) {
 	require.NoError(t, err, "the first connection is served")
 	res.Body.Close()
 
-	second := dial(t, s) // the kernel completes the handshake; the server does not accept it
+	// A next request whose body never comes: the server's "100 Continue" tells that its
+	// handler is reading the body, the connection in a request.
+	r := bufio.NewReader(first)
+	_, err = io.WriteString(first, "POST /session.json HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"+
+		"Content-Length: 100\r\nExpect: 100-continue\r\n\r\n")
+	require.NoError(t, err)
+	line, err := r.ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "HTTP/1.1 100 Continue\r\n", line)
+
+	second := dial(t, s) // the kernel completes the handshake; the server does not serve it
 	_, err = io.WriteString(second, get)
 	require.NoError(t, err)
 	require.NoError(t, second.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
 	_, err = second.Read(make([]byte, 1))
-	assert.ErrorIs(t, err, os.ErrDeadlineExceeded, "the second connection waits while the first is open")
+	assert.ErrorIs(t, err, os.ErrDeadlineExceeded, "the second connection waits while the first is in a request")
 
 	first.Close()
 	require.NoError(t, second.SetReadDeadline(time.Now().Add(20*time.Second)))
@@ -128,6 +138,36 @@ func TestServeCapsConnections(t *testing.T) {
 	require.NoError(t, err, "the second connection is served once the first closes")
 	res.Body.Close()
 	assert.Equal(t, http.StatusUnauthorized, res.StatusCode)
+}
+
+func TestServeIdleConnectionsGiveWay(t *testing.T) {
+	// S34: a connection kept alive between requests does not hold its slot against a new
+	// client: with --max-conns 1 and an idle timeout of an hour, a second client is served at
+	// once, and the idle connection is closed to make room.
+	s := startTestServer(t, serveOptions{maxConns: 1, idleTimeout: time.Hour})
+	get := "GET /session.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+	served := func(c net.Conn) {
+		t.Helper()
+		_, err := io.WriteString(c, get)
+		require.NoError(t, err)
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(20*time.Second)))
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		require.NoError(t, err)
+		res.Body.Close()
+		assert.Equal(t, http.StatusUnauthorized, res.StatusCode)
+	}
+
+	first := dial(t, s)
+	served(first) // first is now idle, kept alive
+	second := dial(t, s)
+	served(second) // not after the idle timeout
+
+	require.NoError(t, first.SetReadDeadline(time.Now().Add(20*time.Second)))
+	_, err := first.Read(make([]byte, 1))
+	assert.ErrorIs(t, err, io.EOF, "the idle connection was closed for the second")
+
+	third := dial(t, s) // the second is idle in turn and gives way
+	served(third)
 }
 
 func TestServeURLsComeFromTheBaseURL(t *testing.T) {

@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/net/netutil"
-
 	"github.com/authcube/authcube"
 	"github.com/authcube/authcube/blob/s3"
 	"github.com/authcube/authcube/identity"
@@ -66,7 +64,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveOptions) {
 	fs.DurationVar(&o.writeTimeout, "write-timeout", defaultWriteTimeout, "the time a client has to take a response, plus one second for every --min-rate bytes sent")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", defaultIdleTimeout, "how long a kept-alive connection may wait for its next request")
 	fs.Int64Var(&o.minRate, "min-rate", defaultMinRate, "the slowest upload or download, in bytes per second, that may go on past --read-timeout or --write-timeout")
-	fs.IntVar(&o.maxConns, "max-conns", defaultMaxConns, "the most connections served at once; more wait to be accepted")
+	fs.IntVar(&o.maxConns, "max-conns", defaultMaxConns, "the most connections served at once; more wait to be accepted, and the longest-idle kept-alive connection is closed for them")
 	fs.StringVar(&o.firebaseProject, "firebase-project", "", "enable firebase_phone and firebase_email sessions for this Firebase project id")
 	fs.StringVar(&o.firebaseKeys, "firebase-keys", firebase.GoogleKeysURL, "Firebase public keys: a file (x509 JSON or JWKS) or an http(s) URL")
 	fs.StringVar(&o.trustedProxies, "trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies that append the client to --forwarded-header; empty: none, forwarded headers are ignored")
@@ -236,10 +234,12 @@ func startServer(ctx context.Context, o serveOptions, stdout, stderr io.Writer) 
 		return nil, err
 	}
 	lim := limits{read: o.readTimeout, write: o.writeTimeout, minRate: o.minRate, now: time.Now}
+	// Connections beyond the cap wait in the kernel's queue until one closes, or an idle one is
+	// closed to make room (capListener).
+	capped := newCapListener(ln, o.maxConns)
 	s := &server{
 		engine: e,
-		// Connections beyond the cap wait in the kernel's queue until one closes.
-		ln: netutil.LimitListener(ln, o.maxConns),
+		ln:     capped,
 		// ReadTimeout and WriteTimeout hold until the handler starts; from then lim sets the
 		// deadlines of each request, extending them at the minimum rate.
 		http: &http.Server{
@@ -248,6 +248,7 @@ func startServer(ctx context.Context, o serveOptions, stdout, stderr io.Writer) 
 			ReadTimeout:       o.readHeaderTimeout + o.readTimeout,
 			WriteTimeout:      o.writeTimeout,
 			IdleTimeout:       o.idleTimeout,
+			ConnState:         capped.connState,
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		},

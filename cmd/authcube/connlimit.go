@@ -1,0 +1,123 @@
+package main
+
+import (
+	"net"
+	"net/http"
+	"sync"
+)
+
+// capListener caps the connections served at once (--max-conns, S34), as
+// golang.org/x/net/netutil.LimitListener does, with one difference: a kept-alive connection
+// waiting for its next request does not hold its slot against a new client. When every slot is
+// taken and a connection arrives, the connection idle the longest is closed to make room, as
+// HTTP/1.1 allows a server to do at any moment (clients open a new connection, and retry an
+// idempotent request that met the close); nginx does the same when it runs out of connections.
+// With a plain cap, as many clients as slots that keep their connections open would hold them
+// all for up to the idle timeout while every other client waited. A connection in a request is
+// never closed for another: when none is idle, the new connection waits, accepted, until one
+// closes (at most one connection waits so, since the server accepts one at a time), and the
+// kernel's queue holds the rest.
+type capListener struct {
+	net.Listener
+	slots    chan struct{} // one token per connection served
+	wentIdle chan struct{} // a connection went idle (capacity 1: a wake-up, not a count)
+	done     chan struct{} // closed by Close: no connection waits for a slot any more
+	close    sync.Once
+
+	mu   sync.Mutex
+	seq  uint64              // counts the transitions to idle, to find the longest idle
+	idle map[net.Conn]uint64 // connections between requests, and when they got there
+
+	waiting func() // tests: called when an accepted connection starts to wait for a slot
+}
+
+func newCapListener(ln net.Listener, n int) *capListener {
+	return &capListener{Listener: ln, slots: make(chan struct{}, n), wentIdle: make(chan struct{}, 1), done: make(chan struct{}),
+		idle: map[net.Conn]uint64{}}
+}
+
+// Accept accepts a connection and then waits for its slot, closing an idle connection to free
+// one, now or as soon as one goes idle.
+func (l *capListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	for {
+		select {
+		case l.slots <- struct{}{}:
+			return &cappedConn{Conn: c, release: func() { <-l.slots }}, nil
+		default:
+		}
+		if l.closeLongestIdle() {
+			continue // its slot is free now (or taken by nothing else: Accept is not concurrent)
+		}
+		if l.waiting != nil {
+			l.waiting()
+		}
+		select {
+		case l.slots <- struct{}{}:
+			return &cappedConn{Conn: c, release: func() { <-l.slots }}, nil
+		case <-l.wentIdle: // close it for this one
+		case <-l.done:
+			c.Close()
+			return nil, net.ErrClosed
+		}
+	}
+}
+
+// closeLongestIdle closes the connection idle the longest and reports whether there was one.
+func (l *capListener) closeLongestIdle() bool {
+	l.mu.Lock()
+	var (
+		oldest net.Conn
+		since  uint64
+	)
+	for c, at := range l.idle {
+		if oldest == nil || at < since {
+			oldest, since = c, at
+		}
+	}
+	delete(l.idle, oldest)
+	l.mu.Unlock()
+	if oldest == nil {
+		return false
+	}
+	oldest.Close() // releases its slot; the server's own Close of it later does nothing more
+	return true
+}
+
+// connState is the server's ConnState hook: it keeps the set of idle connections.
+func (l *capListener) connState(c net.Conn, s http.ConnState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s == http.StateIdle {
+		l.seq++
+		l.idle[c] = l.seq
+		select {
+		case l.wentIdle <- struct{}{}:
+		default:
+		}
+		return
+	}
+	delete(l.idle, c)
+}
+
+// Close stops the listener and wakes a connection waiting for a slot.
+func (l *capListener) Close() error {
+	l.close.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// cappedConn releases its slot once, at its first Close.
+type cappedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *cappedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
