@@ -7,6 +7,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"flag"
 	"fmt"
 	"io"
@@ -130,6 +131,25 @@ func (b *Benchmark) Median(unit string) (float64, bool) {
 		}
 	}
 	return median(vs)
+}
+
+// MedianRun is the run whose metric in unit is the median across the runs reporting it (of an
+// even number, the lower of the middle two), so that figures shown together come from one run.
+func (b *Benchmark) MedianRun(unit string) (map[string]float64, bool) {
+	if b == nil {
+		return nil, false
+	}
+	var runs []map[string]float64
+	for _, r := range b.Runs {
+		if _, ok := r[unit]; ok {
+			runs = append(runs, r)
+		}
+	}
+	if len(runs) == 0 {
+		return nil, false
+	}
+	slices.SortStableFunc(runs, func(x, y map[string]float64) int { return cmp.Compare(x[unit], y[unit]) })
+	return runs[(len(runs)-1)/2], true
 }
 
 // Units lists the units b reports, ns/op, B/op and allocs/op last, the others in order of

@@ -13,18 +13,16 @@ import (
 const pgPkg = rootPkg + "/store/postgres"
 
 // pgRatio: an engine figure is at most limit × the raw statement timed interleaved with it in
-// the same benchmark (its x-raw and raw-ns/op metrics).
+// the same benchmark (its x-raw and raw-ns/op metrics), from the run of the median x-raw.
 func pgRatio(op, name string, limit float64) row {
 	return row{
 		Op:       op,
 		Measures: bench(pgPkg, name) + " x-raw (each call against a raw pgx select of the same shape interleaved with it)",
 		Target:   fmt.Sprintf("≤ %s × the raw select", sig(limit)),
 		Eval: func(r *Results) (string, verdict) {
-			b := r.Find(pgPkg, name)
-			x, ok1 := b.Median("x-raw")
-			e, ok2 := b.Median("ns/op")
-			w, ok3 := b.Median("raw-ns/op")
-			if !ok1 || !ok2 || !ok3 {
+			run, ok := r.Find(pgPkg, name).MedianRun("x-raw") // the three figures of one run
+			x, e, w := run["x-raw"], run["ns/op"], run["raw-ns/op"]
+			if !ok || e == 0 || w == 0 {
 				return "not measured", notMeasured
 			}
 			return fmt.Sprintf("%s× (%s vs %s)", sig(x), dur(e), dur(w)), check(x <= limit)
@@ -34,18 +32,16 @@ func pgRatio(op, name string, limit float64) row {
 
 // pgRate: an engine rate is at least share × the rate of a raw statement run from as many
 // callers in alternating rounds with it in the same benchmark (its of-raw, ops/s and
-// raw-ops/s metrics; higher is better).
+// raw-ops/s metrics; higher is better), from the run of the median of-raw.
 func pgRate(op, name string, share float64) row {
 	return row{
 		Op:       op,
 		Measures: bench(pgPkg, name) + " of-raw (its rate over a raw pgx statement's, run from 64 callers in alternating rounds with it)",
 		Target:   fmt.Sprintf("≥ %.0f%% of the raw rate", share*100),
 		Eval: func(r *Results) (string, verdict) {
-			b := r.Find(pgPkg, name)
-			x, ok1 := b.Median("of-raw")
-			e, ok2 := b.Median("ops/s")
-			w, ok3 := b.Median("raw-ops/s")
-			if !ok1 || !ok2 || !ok3 {
+			run, ok := r.Find(pgPkg, name).MedianRun("of-raw") // the three figures of one run
+			x, e, w := run["of-raw"], run["ops/s"], run["raw-ops/s"]
+			if !ok || e == 0 || w == 0 {
 				return "not measured", notMeasured
 			}
 			return fmt.Sprintf("%.0f%% (%s vs %s)", 100*x, metric(e, "ops/s"), metric(w, "ops/s")), check(x >= share)

@@ -25,6 +25,8 @@ func TestRenderPG(t *testing.T) {
 BenchmarkPGSession-2 1000 300 ns/op 1 allocs/op
 BenchmarkPGUser-2 1000 60000 ns/op 50000 raw-ns/op 1.2 x-raw
 BenchmarkPGCreateSession-2 100 1000 ns/op 0.9 of-raw 900 ops/s 1000 raw-ops/s
+BenchmarkPGCreateSession-2 100 1000 ns/op 0.95 of-raw 95 ops/s 100 raw-ops/s
+BenchmarkPGCreateSession-2 100 1000 ns/op 0.5 of-raw 500 ops/s 1000 raw-ops/s
 BenchmarkPGUpdateUser-2 100 1000 ns/op 0.74 of-raw 740 ops/s 1000 raw-ops/s
 BenchmarkPGRevocation-2 1 0 ns/op 500000 p50-ns 3000000 p99-ns
 BenchmarkPGUsersByTags-2 1000 900000 ns/op 400000 raw-ns/op 2.25 x-raw

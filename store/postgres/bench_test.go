@@ -204,8 +204,9 @@ func scanUser(row pgx.Row) error {
 // the same moments as the figure and the machine's drift (a checkpoint, other processes) lands
 // in both: b.N engine calls are timed, as many raw calls run outside the timer. It reports
 // ops/s (the engine's), raw-ops/s and of-raw (the engine's rate over the raw rate). Each side
-// first runs once from each of 64 goroutines, untimed, so that the pool has grown and the
-// statements are prepared.
+// first makes 64 calls from 64 goroutines, untimed, so that the pool has grown and the
+// statements are prepared. Each round ends with its last calls in flight, not 64: both sides
+// alike, so the ratio holds.
 func beside64(b *testing.B, engine, raw func(i int64) error) {
 	var seq atomic.Int64
 	run := func(n int64, f func(i int64) error) time.Duration {

@@ -244,7 +244,7 @@ func sqlOf(q string) string {
 		return q
 	}
 	// Byte by byte: '?' is ASCII, and no byte of a multi-byte UTF-8 character is.
-	b := make([]byte, 0, len(q)+3*n) // each "?" becomes "$" and at most 3 digits
+	b := make([]byte, 0, len(q)+3*n) // room for "$" and 2 digits a "?", beyond 99 it grows
 	n = 0
 	for i := 0; i < len(q); i++ {
 		if q[i] != '?' {
