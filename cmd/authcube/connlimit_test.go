@@ -15,17 +15,7 @@ import (
 func TestCapListenerClosesAConnectionThatGoesIdleWhileAnotherWaits(t *testing.T) {
 	// The order a server does not show: every slot is in a request when a connection arrives,
 	// and one goes idle only afterwards. The waiting connection gets that slot at once.
-	tcp, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	l := newCapListener(tcp, 1)
-	defer l.Close()
-	dial := func() net.Conn {
-		c, err := net.Dial("tcp", tcp.Addr().String())
-		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-
+	l, dial := capped(t, 1)
 	client1 := dial()
 	first, err := l.Accept()
 	require.NoError(t, err)
@@ -60,14 +50,9 @@ func TestCapListenerClosesAConnectionThatGoesIdleWhileAnotherWaits(t *testing.T)
 }
 
 func TestCapListenerCloseWakesAWaitingAccept(t *testing.T) {
-	tcp, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	l := newCapListener(tcp, 1)
-	for range 2 {
-		c, err := net.Dial("tcp", tcp.Addr().String())
-		require.NoError(t, err)
-		defer c.Close()
-	}
+	l, dial := capped(t, 1)
+	dial()
+	dial()
 	first, err := l.Accept()
 	require.NoError(t, err)
 	defer first.Close()
@@ -90,15 +75,9 @@ func TestCapListenerCloseWakesAWaitingAccept(t *testing.T) {
 }
 
 func TestCappedConnReleasesItsSlotOnce(t *testing.T) {
-	tcp, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	l := newCapListener(tcp, 2)
-	defer l.Close()
-	for range 2 {
-		c, err := net.Dial("tcp", tcp.Addr().String())
-		require.NoError(t, err)
-		defer c.Close()
-	}
+	l, dial := capped(t, 2)
+	dial()
+	dial()
 	a, err := l.Accept()
 	require.NoError(t, err)
 	b, err := l.Accept()
