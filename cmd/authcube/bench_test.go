@@ -91,6 +91,20 @@ func BenchmarkImportJSONL(b *testing.B) {
 	}
 }
 
+// rawDB makes the store's schema in a fresh file and opens it through database/sql, one
+// connection, durable WAL commits and foreign keys on, plus pragmas (more "&_pragma=..."): the
+// raw floors' database.
+func rawDB(b *testing.B, pragmas string) *sql.DB {
+	path := filepath.Join(b.TempDir(), "raw.db")
+	st, err := sqlite.Open(context.Background(), path, sqlite.Options{}) // the schema
+	require.NoError(b, err)
+	require.NoError(b, st.Close())
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"+pragmas)
+	require.NoError(b, err)
+	db.SetMaxOpenConns(1)
+	return db
+}
+
 // BenchmarkImportRawSQLite inserts the same rows into the same schema (triggers and indexes
 // included) with one prepared INSERT, 5000 rows per transaction (the command's default batch), through database/sql: the
 // floor an import through the engine is compared with.
@@ -100,13 +114,7 @@ func BenchmarkImportRawSQLite(b *testing.B) {
 	var elapsed, cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
-		path := filepath.Join(b.TempDir(), "raw.db")
-		st, err := sqlite.Open(context.Background(), path, sqlite.Options{}) // the schema
-		require.NoError(b, err)
-		require.NoError(b, st.Close())
-		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)")
-		require.NoError(b, err)
-		db.SetMaxOpenConns(1)
+		db := rawDB(b, "")
 		b.StartTimer()
 		start, cpuStart := time.Now(), cpuTime()
 		for i := 0; i < n; i += 5000 {
@@ -153,13 +161,7 @@ func BenchmarkImportRawSQLiteBulk(b *testing.B) {
 	var elapsed, cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
-		path := filepath.Join(b.TempDir(), "raw.db")
-		st, err := sqlite.Open(context.Background(), path, sqlite.Options{}) // the schema
-		require.NoError(b, err)
-		require.NoError(b, st.Close())
-		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)")
-		require.NoError(b, err)
-		db.SetMaxOpenConns(1)
+		db := rawDB(b, "&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)")
 		b.StartTimer()
 		start, cpuStart := time.Now(), cpuTime()
 		var deferred [][3]string // type, name, sql
