@@ -13,8 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/authcube/authcube"
-	"github.com/authcube/authcube/authtest"
-	"github.com/authcube/authcube/blob"
 	"github.com/authcube/authcube/store"
 	"github.com/authcube/authcube/store/sqlite"
 	"github.com/authcube/authcube/store/storetest"
@@ -411,20 +409,8 @@ func TestCustomStoreRunsWithoutCache(t *testing.T) {
 	t.Parallel()
 	te := newTestEngine(t)
 	_, s := te.signedIn(t, "marvin18")
-	require.NoError(t, te.Close())
-
-	inner := openStore(t, te.cfg.Dir)
 	c := &callCounter{calls: map[string]int{}}
-	cfg := te.cfg
-	cfg.Dir = ""
-	cfg.Store = &storetest.Hooked{Inner: inner, Before: c.count}
-	cfg.Mailer = &authtest.Mailbox{}
-	blobs, err := blob.OpenDir(filepath.Join(t.TempDir(), "blobs"))
-	require.NoError(t, err)
-	cfg.Blobs = blobs
-	e, err := authcube.Open(ctx, cfg)
-	require.NoError(t, err)
-	defer e.Close()
+	e := onCustomStore(t, te, func(inner store.Store) store.Store { return &storetest.Hooked{Inner: inner, Before: c.count} })
 	for range 3 {
 		_, err := e.Session(ctx, s.Token)
 		require.NoError(t, err)
@@ -432,7 +418,7 @@ func TestCustomStoreRunsWithoutCache(t *testing.T) {
 	assert.Equal(t, 3, c.calls["Session"])
 	assert.Equal(t, 3, c.calls["TouchSession"])
 	require.NoError(t, e.DestroySession(ctx, s.Token))
-	_, err = e.Session(ctx, s.Token)
+	_, err := e.Session(ctx, s.Token)
 	requireCode(t, err, authcube.ErrUnauthorized, "")
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/authcube/authcube"
 	"github.com/authcube/authcube/authtest"
 	"github.com/authcube/authcube/blob"
+	"github.com/authcube/authcube/store"
 )
 
 // alias returns token with the unused low bits of its last character set: the same 32 bytes
@@ -78,11 +79,17 @@ func TestMalformedTokensMakeNoStoreCall(t *testing.T) {
 // uncachedEngine closes te's engine and opens its database again as a Config.Store, which gets
 // no session cache: every look-up reads the store.
 func uncachedEngine(t *testing.T, te *testEngine) *authcube.Engine {
+	return onCustomStore(t, te, func(s store.Store) store.Store { return s })
+}
+
+// onCustomStore closes te's engine and opens an engine on wrap(its database as a Config.Store),
+// with the Dir's blobs and mailer replaced by their own: a custom store, which gets no cache.
+func onCustomStore(t *testing.T, te *testEngine, wrap func(store.Store) store.Store) *authcube.Engine {
 	t.Helper()
 	require.NoError(t, te.Close())
 	cfg := te.cfg
 	cfg.Dir = ""
-	cfg.Store = openStore(t, te.cfg.Dir)
+	cfg.Store = wrap(openStore(t, te.cfg.Dir))
 	cfg.Mailer = &authtest.Mailbox{}
 	blobs, err := blob.OpenDir(filepath.Join(t.TempDir(), "blobs"))
 	require.NoError(t, err)
