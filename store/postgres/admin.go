@@ -173,8 +173,8 @@ func (s *Store) InsertUsers(ctx context.Context, users []store.User, stopAtConfl
 			if u.ID != 0 {
 				q = insertUserWithID
 			}
-			args := []any{u.ID, nullString(u.Login), nullString(u.LoginCanon), nullString(u.Email), nullString(u.EmailCanon),
-				nullString(u.PasswordHash), u.FullName, u.Phone, u.Website, u.ExternalID,
+			args := []any{u.ID, usersql.Null(u.Login), usersql.Null(u.LoginCanon), usersql.Null(u.Email), usersql.Null(u.EmailCanon),
+				usersql.Null(u.PasswordHash), u.FullName, u.Phone, u.Website, u.ExternalID,
 				tagsOf(u.Tags), u.CustomData, u.AvatarUID,
 				ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastRequestAt), u.Disabled}
 			if u.ID == 0 {

@@ -285,14 +285,6 @@ func query(ctx context.Context, q querier, sql string, args []any, f func(pgx.Ro
 func ms(t time.Time) int64     { return unixms.Of(t) }
 func fromMS(v int64) time.Time { return unixms.Time(v) }
 
-// nullString stores "" as NULL, for the nullable unique columns.
-func nullString(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
 // nullID stores user id 0 (an application session) as NULL.
 func nullID(id int64) any {
 	if id == 0 {

@@ -59,8 +59,8 @@ func createUser(ctx context.Context, tx pgx.Tx, u store.User) (int64, error) {
 		full_name, phone, website, external_id, tags, custom_data, avatar_uid,
 		created_at, updated_at, last_request_at, email_verified_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		nullString(u.Login), nullString(u.LoginCanon), nullString(u.Email), nullString(u.EmailCanon),
-		nullString(u.PasswordHash), u.FullName, u.Phone, u.Website, u.ExternalID,
+		usersql.Null(u.Login), usersql.Null(u.LoginCanon), usersql.Null(u.Email), usersql.Null(u.EmailCanon),
+		usersql.Null(u.PasswordHash), u.FullName, u.Phone, u.Website, u.ExternalID,
 		tagsOf(u.Tags), u.CustomData, u.AvatarUID,
 		ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastRequestAt), msOrZero(u.EmailVerifiedAt)).Scan(&id)
 	return id, err
@@ -118,7 +118,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID int64, old, new stri
 		if deref(current) != old {
 			return store.ErrStale
 		}
-		_, err := exec(ctx, tx, `UPDATE users SET password_hash = ? WHERE id = ?`, nullString(new), userID)
+		_, err := exec(ctx, tx, `UPDATE users SET password_hash = ? WHERE id = ?`, usersql.Null(new), userID)
 		return err
 	}))
 }

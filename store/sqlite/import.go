@@ -178,8 +178,8 @@ func userArgs(u store.User) []any {
 		disabled = 1
 	}
 	return []any{nullID(u.ID),
-		nullString(u.Login), nullString(u.LoginCanon), nullString(u.Email), nullString(u.EmailCanon),
-		nullString(u.PasswordHash), u.FullName, u.Phone, u.Website, u.ExternalID,
+		usersql.Null(u.Login), usersql.Null(u.LoginCanon), usersql.Null(u.Email), usersql.Null(u.EmailCanon),
+		usersql.Null(u.PasswordHash), u.FullName, u.Phone, u.Website, u.ExternalID,
 		strings.Join(u.Tags, ","), u.CustomData, u.AvatarUID,
 		ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastRequestAt), disabled}
 }

@@ -219,14 +219,6 @@ func notFound(err error) error {
 func ms(t time.Time) int64     { return unixms.Of(t) }
 func fromMS(v int64) time.Time { return unixms.Time(v) }
 
-// nullString stores "" as NULL, for the nullable unique columns.
-func nullString(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
 func wrap(op string, err error) error {
 	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrStale) || errors.Is(err, store.ErrInvalidAvatar) {
 		return err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authcube/authcube/store"
+	"github.com/authcube/authcube/store/internal/usersql"
 )
 
 // SetPasswordHash implements [store.Store].
@@ -19,7 +20,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID int64, old, new stri
 		if current.String != old {
 			return store.ErrStale
 		}
-		_, err := tx.exec(`UPDATE users SET password_hash = ? WHERE id = ?`, nullString(new), userID)
+		_, err := tx.exec(`UPDATE users SET password_hash = ? WHERE id = ?`, usersql.Null(new), userID)
 		return err
 	}))
 }

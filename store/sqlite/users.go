@@ -25,8 +25,8 @@ const insertUser = `INSERT INTO users (login, login_canon, email, email_canon, p
 func createUser(tx *wtx, u store.User) (int64, error) {
 	var id int64
 	err := tx.queryRow(insertUser,
-		nullString(u.Login), nullString(u.LoginCanon), nullString(u.Email), nullString(u.EmailCanon),
-		nullString(u.PasswordHash), u.FullName, u.Phone, u.Website, u.ExternalID,
+		usersql.Null(u.Login), usersql.Null(u.LoginCanon), usersql.Null(u.Email), usersql.Null(u.EmailCanon),
+		usersql.Null(u.PasswordHash), u.FullName, u.Phone, u.Website, u.ExternalID,
 		strings.Join(u.Tags, ","), u.CustomData, u.AvatarUID,
 		ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.LastRequestAt), msOrZero(u.EmailVerifiedAt)).Scan(&id)
 	if err != nil {
